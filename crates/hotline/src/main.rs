@@ -1,1 +1,139 @@
-fn main() {}
+//! `hotline`: runs the whole hotline in one process (`hotline serve`), and the
+//! administration commands that work on its data directory.
+
+mod admin;
+mod settings;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use ticket_core::app::{CoreApp, Settings};
+use ticket_core::domain::SystemClock;
+
+/// Exit status for a configuration that cannot be used (sysexits EX_USAGE).
+const EXIT_CONFIG: u8 = 64;
+/// How long calls in flight may take to finish after a shutdown signal.
+const GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Parser)]
+#[command(name = "hotline", version, about = "12351 worker hotline backend")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every service in one process, with its data under --data-dir.
+    Serve(settings::ServeArgs),
+    /// Administration on a data directory (the server may be running).
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,h2=warn,tower=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Serve(args) => {
+            let settings = match settings::load(&args) {
+                Ok(settings) => settings,
+                Err(e) => {
+                    eprintln!("hotline: invalid configuration: {e:#}");
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            };
+            report(serve(settings))
+        }
+        Command::Admin { command } => report(admin::run(command)),
+    }
+}
+
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hotline: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(settings: Settings) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let data_dir = settings.data_dir.clone();
+        let app = CoreApp::build(settings, Arc::new(SystemClock))
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot start ticket-core with data in {}",
+                    data_dir.display()
+                )
+            })?;
+        if let Some(tokens) = &app.first_start_tokens {
+            print_first_start(&data_dir, tokens);
+        }
+        let addr = app.local_addr();
+        tracing::info!(%addr, data_dir = %data_dir.display(), "hotline serving gRPC");
+        // Tests and scripts wait for this line on stdout.
+        println!("listening on {addr}");
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(app.run(async {
+            let _ = stop_rx.await;
+        }));
+        shutdown_signal().await;
+        tracing::info!("shutting down; letting calls in flight finish");
+        let _ = stop_tx.send(());
+        match tokio::time::timeout(GRACE, server).await {
+            Ok(joined) => joined
+                .context("server task failed")?
+                .context("server failed")?,
+            Err(_) => tracing::warn!("calls still open after {GRACE:?}; stopping anyway"),
+        }
+        Ok(())
+    })
+}
+
+fn print_first_start(data_dir: &std::path::Path, tokens: &[ticket_core::admin::IssuedToken]) {
+    println!(
+        "Created {} with the sample province (广东省).",
+        data_dir.display()
+    );
+    println!("Tokens of the sample users, shown this once (only their hashes are stored):");
+    for t in tokens {
+        println!("  {:<20} {:<14} {}", t.user, t.role, t.token);
+    }
+    println!("Issue more with `hotline admin issue-token --user NAME`.");
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler installs");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -4,5 +4,8 @@
 //! Nothing here does I/O or reads the clock: `now` is passed in, so every rule can be
 //! tested on its own and property-tested for its invariants.
 
+pub mod mask;
+pub mod validate;
+
 pub mod ticket;
 pub mod work_order;

@@ -1,0 +1,818 @@
+//! Tickets: intake, changes, outcomes, search and the caller's history.
+
+use hotline_workflow::ticket::{self as lifecycle, TicketAction, TicketState};
+use hotline_workflow::validate;
+use rusqlite::Connection;
+use rusqlite::types::Value;
+
+use super::records::{
+    CallRecord, Caller, Employer, NewTicket, Priority, TicketKind, TicketPatch, TicketRecord,
+    TicketView,
+};
+use super::{Actor, CoreError, Role, TicketCore, Violations, text};
+use crate::store::events::{self, NewEvent};
+use crate::store::{calls, tickets, work_orders};
+
+const INTAKE_ROLES: &[Role] = &[
+    Role::Agent,
+    Role::Lawyer,
+    Role::Dispatcher,
+    Role::Admin,
+    Role::Service,
+];
+const HISTORY_ROLES: &[Role] = &[
+    Role::Agent,
+    Role::Lawyer,
+    Role::Dispatcher,
+    Role::Supervisor,
+    Role::Admin,
+    Role::Service,
+];
+const MAX_DESCRIPTION: usize = 10_000;
+const MAX_SHORT: usize = 200;
+
+/// How a ticket ends without a work order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Disposition {
+    ResolvedOnCall,
+    NotAccepted,
+    Duplicate { of: i64 },
+    Forwarded,
+    Close,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct SearchQuery {
+    pub text: String,
+    pub caller_phone: String,
+    pub employer_uscc: String,
+    pub employer_name: String,
+    pub region_code: String,
+    pub industry_code: String,
+    pub kind: Option<TicketKind>,
+    pub state: String,
+    pub topic: String,
+    pub created_from: Option<i64>,
+    pub created_to: Option<i64>,
+    pub limit: i64,
+    pub before_id: Option<i64>,
+}
+
+pub struct CallerHistory {
+    pub phone: String,
+    pub tickets: Vec<TicketView>,
+    pub calls: Vec<CallRecord>,
+    pub open_tickets: i32,
+}
+
+fn short_text(v: &mut Violations, field: &str, value: &str, required: bool, max: usize) {
+    let chars = value.chars().count();
+    if required && value.trim().is_empty() {
+        v.push(field, "is required");
+    } else if chars > max {
+        v.push(field, format!("must be at most {max} characters"));
+    }
+}
+
+impl TicketCore {
+    fn today(&self) -> (i32, u32, u32) {
+        use chrono::Datelike;
+        let china =
+            chrono::DateTime::from_timestamp_millis(self.now() + 8 * 3_600_000).unwrap_or_default();
+        (china.year(), china.month(), china.day())
+    }
+
+    /// Checks and normalises caller and employer fields in place, collecting every violation.
+    fn validate_parties(
+        &self,
+        v: &mut Violations,
+        caller: &mut Caller,
+        employer: &mut Employer,
+        place: &str,
+    ) {
+        if let Some(phone) = v.check(validate::phone("caller.phone", &caller.phone)) {
+            caller.phone = phone;
+        }
+        short_text(v, "caller.name", &caller.name, false, MAX_SHORT);
+        if !caller.resident_id.is_empty()
+            && let Some(id) = v.check(validate::resident_id(
+                "caller.resident_id",
+                &caller.resident_id,
+                self.today(),
+            ))
+        {
+            caller.resident_id = id;
+        }
+        if !caller.email.is_empty()
+            && let Some(email) = v.check(validate::email("caller.email", &caller.email))
+        {
+            caller.email = email;
+        }
+        short_text(v, "employer.name", &employer.name, false, MAX_SHORT);
+        if !employer.uscc.is_empty()
+            && let Some(uscc) = v.check(validate::uscc("employer.uscc", &employer.uscc))
+        {
+            employer.uscc = uscc;
+        }
+        for (field, code) in [
+            ("employer.region_code", &employer.region_code),
+            ("place_region_code", &place.to_owned()),
+        ] {
+            if !code.is_empty() && hotline_reference::region(code).is_none() {
+                v.push(
+                    field,
+                    "must be a GB/T 2260 region code present in the region table",
+                );
+            }
+        }
+        employer.industry_code = employer.industry_code.trim().to_uppercase();
+        if !employer.industry_code.is_empty()
+            && hotline_reference::industry(&employer.industry_code).is_none()
+        {
+            v.push(
+                "employer.industry_code",
+                "must be a GB/T 4754-2017 section letter (A–T) or 2-digit division present in the table",
+            );
+        }
+    }
+
+    fn priority(&self, urgent: bool, workers: i32) -> Priority {
+        if urgent {
+            Priority::Urgent
+        } else if workers >= self.config.collective_threshold {
+            Priority::Collective
+        } else {
+            Priority::Normal
+        }
+    }
+
+    pub async fn create_ticket(
+        &self,
+        actor: &Actor,
+        mut new: NewTicket,
+    ) -> Result<TicketView, CoreError> {
+        actor.require(INTAKE_ROLES, "create tickets")?;
+        let mut v = Violations::default();
+        if new.channel.is_none() {
+            v.push(
+                "channel",
+                "is required: phone, letter, visit, web or wechat",
+            );
+        }
+        if new.kind.is_none() {
+            v.push(
+                "kind",
+                "is required: consultation, request, complaint, suggestion, legal_aid or hardship",
+            );
+        }
+        short_text(&mut v, "topic", &new.topic, true, MAX_SHORT);
+        short_text(
+            &mut v,
+            "description",
+            &new.description,
+            true,
+            MAX_DESCRIPTION,
+        );
+        short_text(&mut v, "place_detail", &new.place_detail, false, MAX_SHORT);
+        short_text(&mut v, "request_id", &new.request_id, false, MAX_SHORT);
+        if new.workers < 1 {
+            v.push("workers", "must be at least 1");
+        }
+        let place = new.place_region_code.clone();
+        self.validate_parties(&mut v, &mut new.caller, &mut new.employer, &place);
+        v.into_result()?;
+
+        let now = self.now();
+        let day = chrono::DateTime::from_timestamp_millis(now + 8 * 3_600_000)
+            .unwrap_or_default()
+            .format("%Y%m%d")
+            .to_string();
+        let words = text::index_words(&format!(
+            "{} {} {} {}",
+            new.topic, new.description, new.employer.name, new.place_detail
+        ));
+        let employer_key = text::employer_key(&new.employer.uscc, &new.employer.name);
+        let record = TicketRecord {
+            id: 0,
+            number: String::new(),
+            channel: new.channel.expect("checked above"),
+            kind: new.kind.expect("checked above"),
+            priority: self.priority(new.urgent, new.workers),
+            state: TicketState::Registered,
+            topic: new.topic.trim().to_owned(),
+            caller: new.caller,
+            employer: new.employer,
+            place_region_code: new.place_region_code,
+            place_detail: new.place_detail,
+            workers: new.workers,
+            description: new.description,
+            urgent: new.urgent,
+            disposition_reason: String::new(),
+            duplicate_of: None,
+            forwarded_to: String::new(),
+            created_at: now,
+            updated_at: now,
+            closed_at: None,
+            created_by: actor.name.clone(),
+            intake_org_code: actor.org_code.clone(),
+            version: 1,
+        };
+        let prefix = self.config.ticket_prefix.clone();
+        let since = now - self.config.duplicate_window_days * 86_400_000;
+        let actor = actor.clone();
+        let request_id = new.request_id;
+        let call_ids = new.call_ids;
+        let created = self
+            .db
+            .write(move |conn| {
+                if !request_id.is_empty()
+                    && let Some(existing) = tickets::id_by_request(conn, &request_id)?
+                {
+                    return Ok(Err(existing));
+                }
+                for (i, call_id) in call_ids.iter().enumerate() {
+                    if calls::by_id(conn, *call_id)?.is_none() {
+                        return Err(CoreError::invalid(
+                            format!("call_ids[{i}]"),
+                            format!("call {call_id} does not exist"),
+                        ));
+                    }
+                }
+                let mut record = record;
+                record.number = tickets::next_number(conn, &prefix, &day)?;
+                let duplicates = tickets::duplicate_candidates(
+                    conn,
+                    &record.caller.phone,
+                    &employer_key,
+                    &record.topic,
+                    since,
+                )?;
+                let id = tickets::insert(
+                    conn,
+                    &tickets::InsertTicket {
+                        record: &record,
+                        employer_key: &employer_key,
+                        request_id: (!request_id.is_empty()).then_some(request_id.as_str()),
+                        created_by: actor.user_id,
+                        intake_org_id: actor.org_id,
+                        words: &words,
+                    },
+                )?;
+                record.id = id;
+                tickets::link_duplicates(conn, id, &duplicates)?;
+                for call_id in &call_ids {
+                    tickets::link_call(conn, id, *call_id)?;
+                }
+                let reason = if duplicates.is_empty() {
+                    String::new()
+                } else {
+                    format!("possible duplicate of {duplicates:?}")
+                };
+                events::append(
+                    conn,
+                    &NewEvent {
+                        at: now,
+                        actor: &actor.name,
+                        entity: "ticket",
+                        entity_id: id,
+                        action: "ticket.created",
+                        reason: &reason,
+                        before_json: String::new(),
+                        after_json: to_json(&record),
+                        ticket_id: id,
+                    },
+                )?;
+                Ok(Ok(TicketView {
+                    ticket: record,
+                    call_ids,
+                    notes: Vec::new(),
+                    possible_duplicates: duplicates,
+                    work_orders: Vec::new(),
+                }))
+            })
+            .await?;
+        match created {
+            Ok(view) => {
+                tracing::info!(
+                    ticket = %view.ticket.number,
+                    caller = %hotline_workflow::mask::phone(&view.ticket.caller.phone),
+                    duplicates = view.possible_duplicates.len(),
+                    "ticket created"
+                );
+                Ok(view)
+            }
+            // A retried create: answer with the ticket the first attempt made.
+            Err(existing) => {
+                self.get_ticket(&self.system_view_of(existing), existing)
+                    .await
+            }
+        }
+    }
+
+    /// The retried-create path reads back a ticket its caller made; no scope applies.
+    fn system_view_of(&self, _ticket_id: i64) -> Actor {
+        Actor {
+            user_id: 0,
+            name: "system".into(),
+            role: Role::Service,
+            org_id: 0,
+            org_code: String::new(),
+            org_path: "/".into(),
+        }
+    }
+
+    pub async fn get_ticket(&self, actor: &Actor, id: i64) -> Result<TicketView, CoreError> {
+        let actor = actor.clone();
+        self.db
+            .read(move |conn| load_visible(conn, &actor, id))
+            .await
+    }
+
+    pub async fn ticket_id_by_number(&self, number: String) -> Result<i64, CoreError> {
+        let lookup = number.clone();
+        self.db
+            .read(move |conn| tickets::id_by_number(conn, &lookup))
+            .await?
+            .ok_or_else(|| CoreError::NotFound(format!("ticket {number} not found")))
+    }
+
+    pub async fn update_ticket(
+        &self,
+        actor: &Actor,
+        id: i64,
+        patch: TicketPatch,
+        reason: String,
+    ) -> Result<TicketView, CoreError> {
+        actor.require(INTAKE_ROLES, "change tickets")?;
+        let today = self.today();
+        let threshold = self.config.collective_threshold;
+        let core = self.clone();
+        let now = self.now();
+        let actor = actor.clone();
+        self.db
+            .write(move |conn| {
+                let before = load_visible(conn, &actor, id)?.ticket;
+                lifecycle::apply(before.state, TicketAction::Edit, false)?;
+                let mut after = before.clone();
+                let mut v = Violations::default();
+                if let Some(kind) = patch.kind {
+                    match kind {
+                        Some(kind) => after.kind = kind,
+                        None => v.push("kind", "must be one of consultation, request, complaint, suggestion, legal_aid, hardship"),
+                    }
+                }
+                if let Some(topic) = patch.topic {
+                    short_text(&mut v, "topic", &topic, true, MAX_SHORT);
+                    after.topic = topic.trim().to_owned();
+                }
+                if let Some(description) = patch.description {
+                    short_text(&mut v, "description", &description, true, MAX_DESCRIPTION);
+                    after.description = description;
+                }
+                if let Some(detail) = patch.place_detail {
+                    short_text(&mut v, "place_detail", &detail, false, MAX_SHORT);
+                    after.place_detail = detail;
+                }
+                if let Some(workers) = patch.workers {
+                    if workers < 1 {
+                        v.push("workers", "must be at least 1");
+                    }
+                    after.workers = workers;
+                }
+                if let Some(urgent) = patch.urgent {
+                    after.urgent = urgent;
+                }
+                if let Some(caller) = patch.caller {
+                    after.caller = caller;
+                }
+                if let Some(employer) = patch.employer {
+                    after.employer = employer;
+                }
+                if let Some(place) = patch.place_region_code {
+                    after.place_region_code = place;
+                }
+                let _ = today;
+                let place = after.place_region_code.clone();
+                core.validate_parties(&mut v, &mut after.caller, &mut after.employer, &place);
+                v.into_result()?;
+                after.priority = if after.urgent {
+                    Priority::Urgent
+                } else if after.workers >= threshold {
+                    Priority::Collective
+                } else {
+                    Priority::Normal
+                };
+                if after == before {
+                    return load_visible(conn, &actor, id);
+                }
+                after.updated_at = now;
+                after.version += 1;
+                let key = text::employer_key(&after.employer.uscc, &after.employer.name);
+                tickets::update(conn, &after, &key)?;
+                tickets::set_words(
+                    conn,
+                    id,
+                    &text::index_words(&format!(
+                        "{} {} {} {}",
+                        after.topic, after.description, after.employer.name, after.place_detail
+                    )),
+                )?;
+                log_ticket_change(conn, &actor, now, "ticket.updated", &reason, &before, &after)?;
+                load_visible(conn, &actor, id)
+            })
+            .await
+    }
+
+    pub async fn add_note(
+        &self,
+        actor: &Actor,
+        id: i64,
+        note: String,
+    ) -> Result<TicketView, CoreError> {
+        actor.require(HISTORY_ROLES, "add notes")?;
+        let mut v = Violations::default();
+        short_text(&mut v, "text", &note, true, MAX_DESCRIPTION);
+        v.into_result()?;
+        let now = self.now();
+        let actor = actor.clone();
+        self.db
+            .write(move |conn| {
+                load_visible(conn, &actor, id)?;
+                tickets::add_note(conn, id, now, actor.user_id, &note)?;
+                events::append(
+                    conn,
+                    &NewEvent {
+                        at: now,
+                        actor: &actor.name,
+                        entity: "ticket",
+                        entity_id: id,
+                        action: "ticket.note_added",
+                        reason: "",
+                        before_json: String::new(),
+                        after_json: serde_json::json!({ "note": note }).to_string(),
+                        ticket_id: id,
+                    },
+                )?;
+                load_visible(conn, &actor, id)
+            })
+            .await
+    }
+
+    pub async fn link_call(
+        &self,
+        actor: &Actor,
+        id: i64,
+        call_id: i64,
+    ) -> Result<TicketView, CoreError> {
+        actor.require(INTAKE_ROLES, "link calls to tickets")?;
+        let now = self.now();
+        let actor = actor.clone();
+        self.db
+            .write(move |conn| {
+                load_visible(conn, &actor, id)?;
+                if calls::by_id(conn, call_id)?.is_none() {
+                    return Err(CoreError::invalid(
+                        "call_id",
+                        format!("call {call_id} does not exist"),
+                    ));
+                }
+                if tickets::link_call(conn, id, call_id)? {
+                    events::append(
+                        conn,
+                        &NewEvent {
+                            at: now,
+                            actor: &actor.name,
+                            entity: "ticket",
+                            entity_id: id,
+                            action: "ticket.call_linked",
+                            reason: "",
+                            before_json: String::new(),
+                            after_json: serde_json::json!({ "call_id": call_id }).to_string(),
+                            ticket_id: id,
+                        },
+                    )?;
+                }
+                load_visible(conn, &actor, id)
+            })
+            .await
+    }
+
+    pub async fn dispose(
+        &self,
+        actor: &Actor,
+        id: i64,
+        disposition: Disposition,
+        reason: String,
+        forwarded_to: String,
+    ) -> Result<TicketView, CoreError> {
+        actor.require(INTAKE_ROLES, "decide a ticket's outcome")?;
+        let (action, event) = match disposition {
+            Disposition::ResolvedOnCall => (TicketAction::ResolveOnCall, "ticket.resolved_on_call"),
+            Disposition::NotAccepted => (TicketAction::NotAccept, "ticket.not_accepted"),
+            Disposition::Duplicate { .. } => (TicketAction::MarkDuplicate, "ticket.duplicate"),
+            Disposition::Forwarded => (TicketAction::Forward, "ticket.forwarded"),
+            Disposition::Close => (TicketAction::Close, "ticket.closed"),
+        };
+        let mut v = Violations::default();
+        // What the worker is told matters for these: the lawful channel, the earlier
+        // ticket, the body it went to.
+        if matches!(
+            disposition,
+            Disposition::NotAccepted | Disposition::Duplicate { .. } | Disposition::Forwarded
+        ) {
+            short_text(&mut v, "reason", &reason, true, MAX_DESCRIPTION);
+        }
+        if disposition == Disposition::Forwarded {
+            short_text(&mut v, "forwarded_to", &forwarded_to, true, MAX_SHORT);
+        }
+        if let Disposition::Duplicate { of } = disposition
+            && (of <= 0 || of == id)
+        {
+            v.push("duplicate_of", "must name another existing ticket");
+        }
+        v.into_result()?;
+        let now = self.now();
+        let actor = actor.clone();
+        self.db
+            .write(move |conn| {
+                let before = load_visible(conn, &actor, id)?.ticket;
+                let open = work_orders::has_open(conn, id)?;
+                let mut after = before.clone();
+                after.state = lifecycle::apply(before.state, action, open)?;
+                if let Disposition::Duplicate { of } = disposition {
+                    if tickets::get(conn, of)?.is_none() {
+                        return Err(CoreError::invalid(
+                            "duplicate_of",
+                            format!("ticket {of} does not exist"),
+                        ));
+                    }
+                    after.duplicate_of = Some(of);
+                }
+                if disposition == Disposition::Forwarded {
+                    after.forwarded_to = forwarded_to.trim().to_owned();
+                }
+                if disposition != Disposition::Close {
+                    after.disposition_reason = reason.trim().to_owned();
+                }
+                if after.closed_at.is_none() {
+                    after.closed_at = Some(now);
+                }
+                after.updated_at = now;
+                after.version += 1;
+                let key = text::employer_key(&after.employer.uscc, &after.employer.name);
+                tickets::update(conn, &after, &key)?;
+                log_ticket_change(conn, &actor, now, event, &reason, &before, &after)?;
+                load_visible(conn, &actor, id)
+            })
+            .await
+    }
+
+    pub async fn search(
+        &self,
+        actor: &Actor,
+        query: SearchQuery,
+    ) -> Result<(Vec<TicketView>, Option<i64>), CoreError> {
+        actor.require(
+            &[
+                Role::Agent,
+                Role::Lawyer,
+                Role::Dispatcher,
+                Role::Supervisor,
+                Role::Admin,
+                Role::UnionHandler,
+            ],
+            "search tickets",
+        )?;
+        let limit = match query.limit {
+            0 => 50,
+            n if (1..=500).contains(&n) => n,
+            _ => return Err(CoreError::invalid("limit", "must be between 1 and 500")),
+        };
+        let mut sql = format!("{} WHERE 1", tickets::TICKET_SELECT);
+        let mut params: Vec<Value> = Vec::new();
+        if !query.text.trim().is_empty() {
+            let expression = text::match_expression(&query.text)
+                .ok_or_else(|| CoreError::invalid("text", "must contain at least one word"))?;
+            sql.push_str(" AND t.id IN (SELECT rowid FROM ticket_text WHERE ticket_text MATCH ?)");
+            params.push(expression.into());
+        }
+        if !query.caller_phone.is_empty() {
+            let phone = validate::phone("caller_phone", &query.caller_phone)?;
+            sql.push_str(" AND t.caller_phone = ?");
+            params.push(phone.into());
+        }
+        if !query.employer_uscc.is_empty() {
+            let uscc = validate::uscc("employer_uscc", &query.employer_uscc)?;
+            sql.push_str(" AND t.employer_uscc = ?");
+            params.push(uscc.into());
+        }
+        if !query.employer_name.is_empty() {
+            sql.push_str(" AND t.employer_name LIKE ? ESCAPE '\\'");
+            params.push(format!("%{}%", like_escape(&query.employer_name)).into());
+        }
+        if !query.region_code.is_empty() {
+            let region = hotline_reference::region(&query.region_code).ok_or_else(|| {
+                CoreError::invalid(
+                    "region_code",
+                    "must be a GB/T 2260 region code present in the region table",
+                )
+            })?;
+            // Province "440000" covers "44....", city "440100" covers "4401..".
+            let prefix = region.code.trim_end_matches("00").to_owned();
+            sql.push_str(" AND (t.employer_region LIKE ? OR t.place_region LIKE ?)");
+            params.push(format!("{prefix}%").into());
+            params.push(format!("{prefix}%").into());
+        }
+        if !query.industry_code.is_empty() {
+            let code = query.industry_code.to_uppercase();
+            let industry = hotline_reference::industry(&code).ok_or_else(|| {
+                CoreError::invalid(
+                    "industry_code",
+                    "must be a GB/T 4754-2017 section or division",
+                )
+            })?;
+            if industry.code == industry.section {
+                let divisions: Vec<&str> = hotline_reference::industries()
+                    .iter()
+                    .filter(|i| i.section == industry.code)
+                    .map(|i| i.code)
+                    .collect();
+                sql.push_str(&format!(
+                    " AND t.employer_industry IN ({})",
+                    vec!["?"; divisions.len()].join(",")
+                ));
+                params.extend(divisions.into_iter().map(|d| Value::from(d.to_owned())));
+            } else {
+                sql.push_str(" AND t.employer_industry = ?");
+                params.push(industry.code.to_owned().into());
+            }
+        }
+        if let Some(kind) = query.kind {
+            sql.push_str(" AND t.kind = ?");
+            params.push(kind.as_str().to_owned().into());
+        }
+        if !query.state.is_empty() {
+            let state = TicketState::parse(&query.state).ok_or_else(|| {
+                CoreError::invalid(
+                    "state",
+                    "must be a ticket state such as registered or dispatched",
+                )
+            })?;
+            sql.push_str(" AND t.state = ?");
+            params.push(state.as_str().to_owned().into());
+        }
+        if !query.topic.is_empty() {
+            sql.push_str(" AND t.topic = ?");
+            params.push(query.topic.clone().into());
+        }
+        if let Some(from) = query.created_from {
+            sql.push_str(" AND t.created_at >= ?");
+            params.push(from.into());
+        }
+        if let Some(to) = query.created_to {
+            sql.push_str(" AND t.created_at < ?");
+            params.push(to.into());
+        }
+        if let Some(before) = query.before_id {
+            sql.push_str(" AND t.id < ?");
+            params.push(before.into());
+        }
+        sql.push_str(&format!(" AND {}", visibility_sql(actor, &mut params)));
+        sql.push_str(" ORDER BY t.id DESC LIMIT ?");
+        params.push((limit + 1).into());
+        let actor = actor.clone();
+        self.db
+            .read(move |conn| {
+                let mut records = tickets::query(conn, &sql, params)?;
+                let next = if records.len() as i64 > limit {
+                    records.truncate(limit as usize);
+                    records.last().map(|r| r.id)
+                } else {
+                    None
+                };
+                let views = records
+                    .into_iter()
+                    .map(|record| view_of(conn, record))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let _ = actor;
+                Ok((views, next))
+            })
+            .await
+    }
+
+    pub async fn lookup_caller(
+        &self,
+        actor: &Actor,
+        phone: &str,
+        limit: i64,
+    ) -> Result<CallerHistory, CoreError> {
+        actor.require(HISTORY_ROLES, "look up callers")?;
+        let phone = validate::phone("phone", phone)?;
+        let limit = if limit <= 0 { 20 } else { limit.min(200) };
+        let mut params: Vec<Value> = vec![phone.clone().into()];
+        let scope = visibility_sql(actor, &mut params);
+        params.push(limit.into());
+        let sql = format!(
+            "{} WHERE t.caller_phone = ? AND {scope} ORDER BY t.id DESC LIMIT ?",
+            tickets::TICKET_SELECT
+        );
+        self.db
+            .read(move |conn| {
+                let records = tickets::query(conn, &sql, params)?;
+                let open_tickets = records.iter().filter(|r| r.state.is_open()).count() as i32;
+                let tickets = records
+                    .into_iter()
+                    .map(|record| view_of(conn, record))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let calls = calls::by_caller(conn, &phone, limit)?
+                    .into_iter()
+                    .map(|call| calls::with_details(conn, call))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(CallerHistory {
+                    phone,
+                    tickets,
+                    calls,
+                    open_tickets,
+                })
+            })
+            .await
+    }
+}
+
+fn like_escape(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// SQL condition on `t` that holds when `actor` may see the ticket: it was taken in
+/// within the actor's reach, or one of its work orders went to a union within reach.
+pub(crate) fn visibility_sql(actor: &Actor, params: &mut Vec<Value>) -> String {
+    if matches!(actor.role, Role::Admin | Role::Service) {
+        return "1".into();
+    }
+    let intake = actor.scope_sql("io.path", params);
+    let handling = actor.scope_sql("wo.path", params);
+    format!(
+        "(EXISTS (SELECT 1 FROM organisations io WHERE io.id = t.intake_org_id AND {intake})
+          OR EXISTS (SELECT 1 FROM work_orders w JOIN organisations wo ON wo.id = w.org_id
+                     WHERE w.ticket_id = t.id AND {handling}))"
+    )
+}
+
+/// The ticket with its notes, links and work orders, if `actor` may see it. A ticket out
+/// of reach is reported as not found, so ids cannot be probed.
+pub(crate) fn load_visible(
+    conn: &Connection,
+    actor: &Actor,
+    id: i64,
+) -> Result<TicketView, CoreError> {
+    let mut params: Vec<Value> = vec![id.into()];
+    let scope = visibility_sql(actor, &mut params);
+    let sql = format!("{} WHERE t.id = ? AND {scope}", tickets::TICKET_SELECT);
+    let record = tickets::query(conn, &sql, params)?
+        .pop()
+        .ok_or_else(|| CoreError::NotFound(format!("ticket {id} not found")))?;
+    view_of(conn, record)
+}
+
+fn view_of(conn: &Connection, ticket: TicketRecord) -> Result<TicketView, CoreError> {
+    let id = ticket.id;
+    Ok(TicketView {
+        ticket,
+        call_ids: tickets::call_ids(conn, id)?,
+        notes: tickets::notes(conn, id)?,
+        possible_duplicates: tickets::duplicate_ids(conn, id)?,
+        work_orders: tickets::work_order_summaries(conn, id)?,
+    })
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("records always serialise")
+}
+
+pub(crate) fn log_ticket_change(
+    conn: &Connection,
+    actor: &Actor,
+    now: i64,
+    action: &str,
+    reason: &str,
+    before: &TicketRecord,
+    after: &TicketRecord,
+) -> Result<(), CoreError> {
+    events::append(
+        conn,
+        &NewEvent {
+            at: now,
+            actor: &actor.name,
+            entity: "ticket",
+            entity_id: after.id,
+            action,
+            reason,
+            before_json: to_json(before),
+            after_json: to_json(after),
+            ticket_id: after.id,
+        },
+    )?;
+    Ok(())
+}

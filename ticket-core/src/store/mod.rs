@@ -1,0 +1,211 @@
+//! The SQLite store: one writer thread that commits in groups, and a pool of readers.
+//!
+//! SQLite allows one writer at a time. Rather than have many tasks fight over the
+//! write lock, every change is a job sent to a single writer thread, which takes all
+//! jobs waiting, runs each inside its own savepoint of one transaction, commits once,
+//! and only then answers each job. A failed job rolls back its own savepoint and
+//! nothing else. One commit (one WAL append) then covers many requests, which is what
+//! makes durable creation fast; an answer is never sent before its commit, so nothing
+//! acknowledged is lost on a crash.
+//!
+//! Readers use their own connections (WAL lets them read while the writer writes),
+//! always from blocking threads, never on the async runtime.
+
+pub mod calls;
+pub mod events;
+pub mod orgs;
+pub mod schema;
+pub mod tickets;
+pub mod work_orders;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread;
+
+use crossbeam_channel::{Receiver, Sender};
+pub use rusqlite::Connection;
+use rusqlite::OpenFlags;
+use tokio::sync::{oneshot, watch};
+
+use crate::domain::CoreError;
+
+/// Jobs a batch may hold before it is committed, so one slow batch cannot grow without bound.
+const MAX_BATCH: usize = 512;
+const READERS: usize = 4;
+
+type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
+
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<DbInner>,
+}
+
+struct DbInner {
+    path: PathBuf,
+    jobs: Sender<Job>,
+    readers_in: Sender<Connection>,
+    readers_out: Receiver<Connection>,
+    last_seq: watch::Receiver<i64>,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `path`, applies migrations, and
+    /// starts the writer thread.
+    pub fn open(path: &Path) -> Result<Self, CoreError> {
+        let mut conn = open_connection(path, true)?;
+        schema::migrate(&mut conn)?;
+        let last_seq = events::last_seq(&conn)?;
+        let (seq_tx, seq_rx) = watch::channel(last_seq);
+        let (jobs_tx, jobs_rx) = crossbeam_channel::unbounded::<Job>();
+        thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer_loop(conn, jobs_rx, seq_tx))
+            .map_err(|e| CoreError::Storage(format!("cannot start the writer thread: {e}")))?;
+        let (readers_in, readers_out) = crossbeam_channel::bounded(READERS);
+        for _ in 0..READERS {
+            readers_in
+                .send(open_connection(path, false)?)
+                .expect("pool has room for every reader");
+        }
+        Ok(Self {
+            inner: Arc::new(DbInner {
+                path: path.to_owned(),
+                jobs: jobs_tx,
+                readers_in,
+                readers_out,
+                last_seq: seq_rx,
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `change` in the writer's transaction; resolves after it is committed.
+    /// An error from `change` rolls back only what `change` did.
+    pub async fn write<R, F>(&self, change: F) -> Result<R, CoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, CoreError> + Send + 'static,
+    {
+        let (answer_tx, answer_rx) = oneshot::channel::<Result<R, CoreError>>();
+        let job: Job = Box::new(move |conn| {
+            let result = change(conn);
+            let ok = result.is_ok();
+            let completion: Completion = Box::new(move |committed| {
+                let answer = match committed {
+                    Ok(()) => result,
+                    Err(e) => Err(CoreError::Storage(format!("commit failed: {e}"))),
+                };
+                let _ = answer_tx.send(answer);
+            });
+            (ok, completion)
+        });
+        self.inner
+            .jobs
+            .send(job)
+            .map_err(|_| CoreError::Storage("the writer thread has stopped".into()))?;
+        answer_rx
+            .await
+            .map_err(|_| CoreError::Storage("the writer thread dropped the request".into()))?
+    }
+
+    /// Runs `query` on a reader connection, on a blocking thread.
+    pub async fn read<R, F>(&self, query: F) -> Result<R, CoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, CoreError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = inner
+                .readers_out
+                .recv()
+                .map_err(|_| CoreError::Storage("reader pool closed".into()))?;
+            let result = query(&conn);
+            let _ = inner.readers_in.send(conn);
+            result
+        })
+        .await
+        .map_err(|e| CoreError::Storage(format!("reader task failed: {e}")))?
+    }
+
+    /// The highest event sequence number committed by this process; changes wake followers.
+    pub fn committed_seq(&self) -> watch::Receiver<i64> {
+        self.inner.last_seq.clone()
+    }
+}
+
+pub fn open_connection(path: &Path, writer: bool) -> Result<Connection, CoreError> {
+    let flags = if writer {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| CoreError::Storage(format!("cannot open {}: {e}", path.display())))?;
+    // WAL: readers never block the writer. synchronous=NORMAL in WAL mode loses nothing
+    // on a process crash (SIGKILL), only possibly the last commits on power loss;
+    // FULL is a configuration away for sites that want that too.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 5000;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -65536;",
+    )
+    .map_err(storage)?;
+    Ok(conn)
+}
+
+fn writer_loop(conn: Connection, jobs: Receiver<Job>, last_seq: watch::Sender<i64>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut completions = Vec::with_capacity(batch.len());
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            tracing::error!("cannot begin a transaction: {e}");
+            // Dropping the jobs unrun answers each caller with a storage error.
+            drop(batch);
+            continue;
+        }
+        for job in batch {
+            let savepoint = conn.execute_batch("SAVEPOINT job");
+            let (ok, completion) = job(&conn);
+            if savepoint.is_ok() {
+                let end = if ok {
+                    "RELEASE job"
+                } else {
+                    "ROLLBACK TO job; RELEASE job"
+                };
+                if let Err(e) = conn.execute_batch(end) {
+                    tracing::error!("savepoint end failed: {e}");
+                }
+            }
+            completions.push(completion);
+        }
+        let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+        if committed.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        } else if let Ok(seq) = events::last_seq(&conn) {
+            last_seq.send_replace(seq);
+        }
+        for completion in completions {
+            completion(committed.clone());
+        }
+    }
+}
+
+pub(crate) fn storage(e: rusqlite::Error) -> CoreError {
+    CoreError::Storage(e.to_string())
+}
