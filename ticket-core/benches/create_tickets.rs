@@ -1,1 +1,610 @@
-fn main() {}
+//! Durable ticket creation over gRPC, beside the SQLite ceiling measured in the same run.
+//!
+//! Target: at least 5,000 tickets/s from 32 concurrent clients with p99 under 20 ms,
+//! each ticket acknowledged only after its commit.
+//!
+//! ```text
+//! cargo bench -p ticket-core --bench create_tickets
+//! ```
+//!
+//! Settings (environment):
+//! - `BENCH_CLIENTS` (32): concurrent clients, each waiting for its answer before the next
+//!   request (closed loop).
+//! - `BENCH_WARMUP_SECS` (2), `BENCH_SECS` (10): warm-up, then the measured window.
+//! - `BENCH_CHANNEL` (`per-client`): `per-client` gives each client its own connection,
+//!   `shared` one connection for all, `both` runs the two one after the other.
+//! - `BENCH_CEILING_SECS` (3), `BENCH_CEILING_BATCH` (32): the raw SQLite runs, and rows
+//!   per transaction there (a closed loop of 32 clients never has more than 32 waiting).
+//!
+//! The server runs in this process on its own runtime with as many workers as cores; the
+//! clients run on a second runtime, so CPU time can be told apart by thread name.
+//! Everything shares the same cores, so the clients' cost is part of what is measured.
+
+#[allow(dead_code)] // each program uses part of the shared module
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use hotline_api::ticket::v1 as pb;
+use hotline_workflow::ticket::TicketState;
+use pb::ticket_service_client::TicketServiceClient;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rusqlite::{Connection, OpenFlags, params};
+use ticket_core::app::{CoreApp, DATABASE_FILE, Settings};
+use ticket_core::domain::SystemClock;
+use ticket_core::domain::records::{
+    Caller, Channel, Employer, Priority, TicketKind, TicketRecord,
+};
+use ticket_core::domain::text;
+use ticket_core::store::events::{self, NewEvent};
+use ticket_core::store::{self, tickets};
+use tonic::metadata::MetadataValue;
+use tonic::transport::{Channel as GrpcChannel, Endpoint};
+
+use common::{cpu_line, cpu_sample, env_or, env_secs, latency_line};
+
+struct Config {
+    clients: usize,
+    warmup: Duration,
+    measure: Duration,
+    channels: Vec<ChannelMode>,
+    ceiling: Duration,
+    ceiling_batch: usize,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum ChannelMode {
+    PerClient,
+    Shared,
+}
+
+impl ChannelMode {
+    fn label(self) -> &'static str {
+        match self {
+            Self::PerClient => "one connection per client",
+            Self::Shared => "one shared connection",
+        }
+    }
+}
+
+impl Config {
+    fn from_env() -> Self {
+        let channels = match env_or("BENCH_CHANNEL", "per-client".to_owned()).as_str() {
+            "per-client" => vec![ChannelMode::PerClient],
+            "shared" => vec![ChannelMode::Shared],
+            "both" => vec![ChannelMode::PerClient, ChannelMode::Shared],
+            other => panic!("BENCH_CHANNEL={other:?}: use per-client, shared or both"),
+        };
+        Self {
+            clients: env_or("BENCH_CLIENTS", 32),
+            warmup: env_secs("BENCH_WARMUP_SECS", 2.0),
+            measure: env_secs("BENCH_SECS", 10.0),
+            channels,
+            ceiling: env_secs("BENCH_CEILING_SECS", 3.0),
+            ceiling_batch: env_or("BENCH_CEILING_BATCH", 32),
+        }
+    }
+}
+
+fn main() {
+    let config = Config::from_env();
+    let machine = common::machine();
+    println!("create_tickets: {machine}");
+
+    let costs = per_ticket_costs();
+    println!(
+        "per-ticket CPU outside the database, one thread: jieba segmentation {:.0} µs, \
+         event JSON {:.1} µs",
+        costs.segment_us, costs.json_us
+    );
+
+    let raw = ceiling(&config, Shape::Insert);
+    println!(
+        "SQLite ceiling (raw inserts, {} per transaction): {:.0} tickets/s",
+        config.ceiling_batch, raw
+    );
+    let writer = ceiling(&config, Shape::Writer);
+    println!(
+        "SQLite with the writer's whole statement sequence per ticket: {:.0} tickets/s \
+         ({:.0} µs each)",
+        writer,
+        1e6 / writer
+    );
+
+    let mut results = Vec::new();
+    for &mode in &config.channels {
+        let result = grpc_run(&config, mode);
+        result.print();
+        results.push(result);
+    }
+
+    println!();
+    println!("---- result block (paste into BENCHMARKS.md) ----");
+    println!("- date: {}", common::now_utc());
+    println!("- machine: {machine}");
+    println!(
+        "- settings: {} clients, {:.0} s warm-up, {:.0} s measured",
+        config.clients,
+        config.warmup.as_secs_f64(),
+        config.measure.as_secs_f64()
+    );
+    for r in &results {
+        println!(
+            "- gRPC CreateTicket ({}): {:.0} tickets/s; latency {}",
+            r.mode.label(),
+            r.rate,
+            latency_line(&r.histogram)
+        );
+        println!(
+            "  - ratio to the raw SQLite ceiling: {:.2}; errors: {}; acknowledged {} of which \
+             {} found committed afterwards",
+            r.rate / raw,
+            r.errors,
+            r.acknowledged,
+            r.found
+        );
+        println!("  - CPU by thread: {}", r.cpu);
+    }
+    println!(
+        "- reference, same run: raw SQLite inserts (ticket row + FTS row + event row, {} per \
+         transaction, WAL, synchronous=NORMAL): {:.0} tickets/s",
+        config.ceiling_batch, raw
+    );
+    println!(
+        "- reference, same run: the writer's statements per ticket (savepoint, request id, \
+         number, duplicate check, insert, event) without gRPC: {writer:.0} tickets/s"
+    );
+    println!(
+        "- reference, same run: jieba segmentation {:.0} µs per ticket on one core",
+        costs.segment_us
+    );
+    println!("---- end of result block ----");
+}
+
+struct Costs {
+    segment_us: f64,
+    json_us: f64,
+}
+
+/// Per-ticket work done before the writer sees the ticket, timed on one thread.
+fn per_ticket_costs() -> Costs {
+    text::warm_up();
+    let mut rng = StdRng::seed_from_u64(7);
+    let requests: Vec<pb::CreateTicketRequest> = (0..2000)
+        .map(|i| common::create_request(&mut rng, format!("cost-{i}")))
+        .collect();
+    let started = Instant::now();
+    let mut total = 0;
+    for r in &requests {
+        let employer = r.employer.clone().unwrap_or_default();
+        total += text::index_words(&format!(
+            "{} {} {} {}",
+            r.topic, r.description, employer.name, r.place_detail
+        ))
+        .len();
+    }
+    let segment_us = started.elapsed().as_secs_f64() * 1e6 / requests.len() as f64;
+    let records: Vec<TicketRecord> = requests
+        .iter()
+        .enumerate()
+        .map(|(i, r)| record_of(r, format!("GD20261122{i:06}"), 0))
+        .collect();
+    let started = Instant::now();
+    for record in &records {
+        total += serde_json::to_string(record).map_or(0, |s| s.len());
+    }
+    let json_us = started.elapsed().as_secs_f64() * 1e6 / records.len() as f64;
+    assert!(total > 0);
+    Costs {
+        segment_us,
+        json_us,
+    }
+}
+
+/// The record the domain would build from `r` (already valid).
+fn record_of(r: &pb::CreateTicketRequest, number: String, now: i64) -> TicketRecord {
+    let caller = r.caller.clone().unwrap_or_default();
+    let employer = r.employer.clone().unwrap_or_default();
+    TicketRecord {
+        id: 0,
+        number,
+        channel: if r.channel == pb::Channel::Phone as i32 {
+            Channel::Phone
+        } else {
+            Channel::Wechat
+        },
+        kind: TicketKind::Complaint,
+        priority: Priority::Normal,
+        state: TicketState::Registered,
+        topic: r.topic.clone(),
+        caller: Caller {
+            phone: caller.phone,
+            name: caller.name,
+            resident_id: caller.resident_id,
+            email: caller.email,
+        },
+        employer: Employer {
+            name: employer.name,
+            uscc: employer.uscc,
+            region_code: employer.region_code,
+            industry_code: employer.industry_code,
+        },
+        place_region_code: r.place_region_code.clone(),
+        place_detail: r.place_detail.clone(),
+        workers: r.workers,
+        description: r.description.clone(),
+        urgent: r.urgent,
+        disposition_reason: String::new(),
+        duplicate_of: None,
+        forwarded_to: String::new(),
+        created_at: now,
+        updated_at: now,
+        closed_at: None,
+        created_by: "agent01".into(),
+        intake_org_code: "GD-12351".into(),
+        version: 1,
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    /// The rows one creation leaves (ticket, FTS words, event), nothing else.
+    Insert,
+    /// The writer's whole statement sequence for one creation, in its own savepoint.
+    Writer,
+}
+
+/// Tickets per second written straight through rusqlite into ticket-core's schema, in
+/// transactions of `ceiling_batch` tickets, on the connection settings the server uses.
+fn ceiling(config: &Config, shape: Shape) -> f64 {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join(DATABASE_FILE);
+    let mut conn = store::open_connection(&path, true).expect("open");
+    store::schema::migrate(&mut conn).expect("migrate");
+    ticket_core::admin::seed_if_empty(&mut conn, 0).expect("seed");
+    let (user_id, org_id): (i64, i64) = conn
+        .query_row(
+            "SELECT u.id, u.org_id FROM users u WHERE u.name = 'agent01'",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .expect("agent01 exists");
+
+    // Segmentation and content are prepared beforehand: this measures SQLite alone.
+    let mut rng = StdRng::seed_from_u64(11);
+    let prepared: Vec<(pb::CreateTicketRequest, String, String)> = (0..4096)
+        .map(|_| {
+            let r = common::create_request(&mut rng, String::new());
+            let employer = r.employer.clone().unwrap_or_default();
+            let words = text::index_words(&format!(
+                "{} {} {} {}",
+                r.topic, r.description, employer.name, r.place_detail
+            ));
+            let key = text::employer_key(&employer.uscc, &employer.name);
+            (r, words, key)
+        })
+        .collect();
+
+    let now = chrono::Utc::now().timestamp_millis();
+    let since = now - 30 * 86_400_000;
+    let started = Instant::now();
+    let mut written = 0usize;
+    while started.elapsed() < config.ceiling {
+        conn.execute_batch("BEGIN IMMEDIATE").expect("begin");
+        for _ in 0..config.ceiling_batch {
+            let (r, words, key) = &prepared[written % prepared.len()];
+            let request_id = format!("ceiling-{written}");
+            if shape == Shape::Writer {
+                conn.execute_batch("SAVEPOINT job").expect("savepoint");
+                assert!(
+                    tickets::id_by_request(&conn, &request_id)
+                        .expect("lookup")
+                        .is_none()
+                );
+            }
+            let number = if shape == Shape::Writer {
+                tickets::next_number(&conn, "GD", "20261122").expect("number")
+            } else {
+                format!("GD20261122{written:07}")
+            };
+            let mut record = record_of(r, number, now);
+            let duplicates = if shape == Shape::Writer {
+                tickets::duplicate_candidates(&conn, &record.caller.phone, key, &record.topic, since)
+                    .expect("duplicates")
+            } else {
+                Vec::new()
+            };
+            let id = tickets::insert(
+                &conn,
+                &tickets::InsertTicket {
+                    record: &record,
+                    employer_key: key,
+                    request_id: Some(&request_id),
+                    created_by: user_id,
+                    intake_org_id: org_id,
+                    words,
+                },
+            )
+            .expect("insert");
+            record.id = id;
+            if shape == Shape::Writer {
+                tickets::link_duplicates(&conn, id, &duplicates).expect("link");
+            }
+            events::append(
+                &conn,
+                &NewEvent {
+                    at: now,
+                    actor: "agent01",
+                    entity: "ticket",
+                    entity_id: id,
+                    action: "ticket.created",
+                    reason: "",
+                    before_json: String::new(),
+                    after_json: serde_json::to_string(&record).expect("json"),
+                    ticket_id: id,
+                },
+            )
+            .expect("event");
+            if shape == Shape::Writer {
+                conn.execute_batch("RELEASE job").expect("release");
+            }
+            written += 1;
+        }
+        conn.execute_batch("COMMIT").expect("commit");
+        if shape == Shape::Writer {
+            events::last_seq(&conn).expect("last seq");
+        }
+    }
+    written as f64 / started.elapsed().as_secs_f64()
+}
+
+struct RunResult {
+    mode: ChannelMode,
+    rate: f64,
+    histogram: Histogram<u64>,
+    errors: u64,
+    first_error: Option<String>,
+    acknowledged: usize,
+    found: usize,
+    rows: i64,
+    cpu: String,
+    window: Duration,
+    db_bytes: u64,
+}
+
+impl RunResult {
+    fn print(&self) {
+        println!();
+        println!(
+            "gRPC CreateTicket, {} ({:.1} s measured):",
+            self.mode.label(),
+            self.window.as_secs_f64()
+        );
+        println!("  throughput: {:.0} tickets/s", self.rate);
+        println!("  latency:    {}", latency_line(&self.histogram));
+        println!(
+            "  errors: {}{}",
+            self.errors,
+            self.first_error
+                .as_deref()
+                .map(|e| format!(" (first: {e})"))
+                .unwrap_or_default()
+        );
+        println!(
+            "  durability: {} acknowledged, {} of them found committed by a separate connection \
+             while the server was still running; the table holds {} tickets",
+            self.acknowledged, self.found, self.rows
+        );
+        println!("  database after the run: {:.1} MB", self.db_bytes as f64 / 1e6);
+        println!("  CPU by thread during the measured window: {}", self.cpu);
+    }
+}
+
+struct ClientOutcome {
+    histogram: Histogram<u64>,
+    measured: u64,
+    last_done: Option<Instant>,
+    errors: u64,
+    first_error: Option<String>,
+    acknowledged: Vec<(i64, String)>,
+}
+
+fn runtime(name: &str) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .thread_name(name)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn grpc_run(config: &Config, mode: ChannelMode) -> RunResult {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server_rt = runtime("core-rt");
+    let client_rt = runtime("client-rt");
+    let app = server_rt
+        .block_on(CoreApp::build(
+            Settings {
+                data_dir: dir.path().to_owned(),
+                listen: "127.0.0.1:0".parse().expect("address"),
+                core: Default::default(),
+            },
+            Arc::new(SystemClock),
+        ))
+        .expect("ticket-core starts");
+    let token = app
+        .first_start_tokens
+        .as_ref()
+        .and_then(|tokens| tokens.iter().find(|t| t.user == "agent01"))
+        .expect("a fresh data dir issues agent01 a token")
+        .token
+        .clone();
+    let addr = app.local_addr();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = server_rt.spawn(app.run(async {
+        let _ = stop_rx.await;
+    }));
+
+    let clients = config.clients;
+    let warmup = config.warmup;
+    let measure = config.measure;
+    let (outcomes, cpu, window) = client_rt.block_on(async move {
+        let endpoint = Endpoint::from_shared(format!("http://{addr}")).expect("endpoint");
+        let mut channels = Vec::new();
+        for i in 0..clients {
+            if mode == ChannelMode::PerClient || i == 0 {
+                channels.push(endpoint.connect().await.expect("connect"));
+            } else {
+                channels.push(channels[0].clone());
+            }
+        }
+        let header: MetadataValue<_> = format!("Bearer {token}").parse().expect("header");
+        let start = Instant::now();
+        let measure_from = start + warmup;
+        let end = measure_from + measure;
+        let mut tasks = Vec::new();
+        for (i, channel) in channels.into_iter().enumerate() {
+            tasks.push(tokio::spawn(client(
+                i,
+                channel,
+                header.clone(),
+                measure_from,
+                end,
+            )));
+        }
+        tokio::time::sleep_until(measure_from.into()).await;
+        let cpu_before = cpu_sample();
+        tokio::time::sleep_until(end.into()).await;
+        let cpu_after = cpu_sample();
+        let mut outcomes = Vec::new();
+        for task in tasks {
+            outcomes.push(task.await.expect("client task"));
+        }
+        let cpu = cpu_line(&cpu_after.since(&cpu_before), measure);
+        (outcomes, cpu, (measure_from, end))
+    });
+
+    let mut histogram = common::histogram();
+    let mut measured = 0;
+    let mut errors = 0;
+    let mut first_error = None;
+    let mut last_done = window.1;
+    let mut acknowledged = Vec::new();
+    for o in outcomes {
+        histogram.add(&o.histogram).expect("same bounds");
+        measured += o.measured;
+        errors += o.errors;
+        first_error = first_error.or(o.first_error);
+        if let Some(done) = o.last_done {
+            last_done = last_done.max(done);
+        }
+        acknowledged.extend(o.acknowledged);
+    }
+    let seconds = (last_done - window.0).as_secs_f64();
+
+    let db_path = dir.path().join(DATABASE_FILE);
+    let (found, rows) = verify(&db_path, &acknowledged);
+    let _ = stop_tx.send(());
+    server_rt
+        .block_on(server)
+        .expect("server task")
+        .expect("server");
+    let db_bytes = ["", "-wal"]
+        .iter()
+        .filter_map(|suffix| {
+            std::fs::metadata(format!("{}{suffix}", db_path.display()))
+                .ok()
+                .map(|m| m.len())
+        })
+        .sum();
+    RunResult {
+        mode,
+        rate: measured as f64 / seconds,
+        histogram,
+        errors,
+        first_error,
+        acknowledged: acknowledged.len(),
+        found,
+        rows,
+        cpu,
+        window: last_done - window.0,
+        db_bytes,
+    }
+}
+
+/// One client: creates tickets back to back until `end`; latencies of requests sent
+/// from `measure_from` on are recorded.
+async fn client(
+    index: usize,
+    channel: GrpcChannel,
+    header: MetadataValue<tonic::metadata::Ascii>,
+    measure_from: Instant,
+    end: Instant,
+) -> ClientOutcome {
+    let mut grpc = TicketServiceClient::new(channel);
+    let mut rng = StdRng::seed_from_u64(1000 + index as u64);
+    let mut out = ClientOutcome {
+        histogram: common::histogram(),
+        measured: 0,
+        last_done: None,
+        errors: 0,
+        first_error: None,
+        acknowledged: Vec::new(),
+    };
+    let mut sequence = 0u64;
+    while Instant::now() < end {
+        sequence += 1;
+        // A request id, as a client that retries on a lost answer sends one.
+        let body = common::create_request(&mut rng, format!("bench-{index}-{sequence}"));
+        let mut request = tonic::Request::new(body);
+        request
+            .metadata_mut()
+            .insert("authorization", header.clone());
+        let sent = Instant::now();
+        let answer = grpc.create_ticket(request).await;
+        let done = Instant::now();
+        match answer {
+            Ok(ticket) => {
+                let ticket = ticket.into_inner();
+                out.acknowledged.push((ticket.id, ticket.number));
+                if sent >= measure_from {
+                    common::record(&mut out.histogram, done - sent);
+                    out.measured += 1;
+                    out.last_done = Some(done);
+                }
+            }
+            Err(status) => {
+                out.errors += 1;
+                if out.first_error.is_none() {
+                    out.first_error = Some(format!("{:?}: {}", status.code(), status.message()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// How many acknowledged tickets a separate connection finds with the number the client
+/// was given, and how many rows the table holds. A new connection sees committed
+/// transactions only, and in WAL mode a committed transaction is in the log file before
+/// the commit returns, so whatever it finds survives the server being killed.
+fn verify(path: &Path, acknowledged: &[(i64, String)]) -> (usize, i64) {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).expect("open");
+    let mut stmt = conn
+        .prepare("SELECT number FROM tickets WHERE id = ?1")
+        .expect("prepare");
+    let found = acknowledged
+        .iter()
+        .filter(|(id, number)| {
+            stmt.query_row(params![id], |row| row.get::<_, String>(0))
+                .is_ok_and(|stored| &stored == number)
+        })
+        .count();
+    let rows = conn
+        .query_row("SELECT COUNT(*) FROM tickets", [], |row| row.get(0))
+        .expect("count");
+    (found, rows)
+}

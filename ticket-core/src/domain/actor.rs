@@ -57,7 +57,8 @@ pub struct Actor {
     pub role: Role,
     pub org_id: i64,
     pub org_code: String,
-    /// The organisation's place in the tree, '/1/4/17/': a prefix match finds its subtree.
+    /// The place in the tree this actor works from, '/1/4/17/': a prefix match finds its
+    /// subtree. For staff of the hotline centre, the provincial union's place.
     pub org_path: String,
 }
 
@@ -116,8 +117,12 @@ pub fn new_token() -> String {
 
 pub fn actor_for_token(conn: &Connection, token: &str) -> Result<Option<Actor>, CoreError> {
     conn.query_row(
-        "SELECT u.id, u.name, u.role, o.id, o.code, o.path
+        // The hotline centre works for the whole province: its staff reach what the
+        // centre's parent (the provincial union) reaches.
+        "SELECT u.id, u.name, u.role, o.id, o.code,
+                CASE WHEN o.kind = 'centre' THEN COALESCE(p.path, o.path) ELSE o.path END
            FROM tokens t JOIN users u ON u.id = t.user_id JOIN organisations o ON o.id = u.org_id
+                LEFT JOIN organisations p ON p.id = o.parent_id
           WHERE t.hash = ?1 AND t.revoked_at IS NULL AND u.active = 1",
         [token_hash(token)],
         |row| {
