@@ -23,7 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.protoc_executable(protoc);
     tonic_prost_build::configure()
         .file_descriptor_set_path(out_dir.join("hotline_descriptor.bin"))
-        .compile_with_config(config, &files, &[proto_root.clone()])?;
+        .compile_with_config(config, &files, std::slice::from_ref(&proto_root))?;
     println!("cargo:rerun-if-changed={}", proto_root.display());
     Ok(())
 }

@@ -471,15 +471,9 @@ fn insert_call(conn: &Connection, rng: &mut StdRng, ticket_id: i64, phone: &str,
         ("answered", answered, "agent01"),
         ("ended", ended, "agent01"),
     ] {
-        calls::insert_event(
-            conn,
-            &format!("{uuid}:{kind}"),
-            call_id,
-            kind,
-            at,
-            "general",
-            agent,
-            "",
+        conn.execute(
+            "INSERT INTO call_events(event_id, call_id, kind, at, queue, agent) VALUES (?1, ?2, ?3, ?4, 'general', ?5)",
+            rusqlite::params![format!("{uuid}:{kind}"), call_id, kind, at, agent],
         )
         .expect("call event");
     }

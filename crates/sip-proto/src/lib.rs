@@ -1,12 +1,56 @@
-//! Sans-io SIP.
+//! Sans-io SIP: the protocol core of the hotline's SIP gateway.
+//!
+//! # Shape
+//!
+//! Nothing in this crate opens a socket, spawns a task, sleeps or reads the clock.
+//! Every function takes bytes or messages and, where time matters, a
+//! `now: std::time::Instant` supplied by the caller, and returns what to send and
+//! when to be called again. The gateway's transport layer (tokio, in `sip-gateway`)
+//! owns the sockets and the timers and drives this crate; tests drive it the same way
+//! with a virtual clock (`start + Duration`), so timer behaviour is tested in
+//! microseconds without sleeping. This is the str0m / quinn-proto style.
+//!
+//! The layers, bottom up:
+//!
+//! - [`parse_message`] turns a datagram (UDP, or one WebSocket message, RFC 7118) into
+//!   a [`Message`]; [`StreamFramer`] cuts messages out of a TCP/TLS byte stream by
+//!   Content-Length and reports CRLF keep-alives. [`Message::to_bytes`] writes the
+//!   canonical form: long header names, one value per line, a correct Content-Length.
+//! - [`Headers`] keeps header values as text in arrival order (unknown headers are
+//!   forwarded untouched) and offers typed views: [`Via`], [`NameAddr`] (From, To,
+//!   Route, Record-Route), [`Contact`], [`CSeq`], [`MediaType`], Max-Forwards,
+//!   Expires, and Digest challenges and credentials ([`digest`]).
+//!   [`Request::validate`] and [`Response::validate`] check what a UAS relies on,
+//!   rejecting what RFC 4475 calls invalid.
+//! - [`transaction`]: the four RFC 3261 §17 state machines. The driver feeds
+//!   `handle_message(msg, now)` and `handle_timeout(now)`, then drains
+//!   `poll_transmit()` and `poll_event()`, and arms one timer at `poll_timeout()`.
+//!   Retransmissions happen only on unreliable transports; the caller says which.
+//! - [`dialog`]: dialog state (§12) and in-dialog request building (BYE, re-INVITE,
+//!   REFER, INFO, ACK for 2xx) with loose and strict routing.
+//! - [`digest`]: RFC 2617/7616/8760 Digest (MD5, SHA-256), client and server.
+//! - [`sdp`]: SDP parse/serialize and audio offer/answer for PCMU, PCMA and
+//!   telephone-event.
+//!
+//! # Who does what
+//!
+//! Randomness (branches, tags, cnonces, nonce secrets) comes from the caller, so
+//! every function here is deterministic. Matching a message to its transaction is
+//! done with [`transaction::TransactionKey`]; the caller keeps the map. Transport
+//! selection, DNS, and the `received`/`rport` stamping of incoming requests
+//! ([`Via::stamp_source`]) are the transport layer's job, using the helpers here.
 
+pub mod dialog;
+pub mod digest;
 pub mod error;
 pub mod framer;
 pub mod header;
 pub mod message;
 pub mod params;
 pub mod parse;
+pub mod sdp;
 mod text;
+pub mod transaction;
 pub mod typed;
 pub mod uri;
 mod validate;

@@ -179,7 +179,10 @@ fn parse_start_line(line: &str) -> Result<StartLine, ParseError> {
     if line.is_empty() {
         return Err(invalid("empty start line"));
     }
-    if line.len() > 4 && line[..4].eq_ignore_ascii_case("SIP/") {
+    if line
+        .get(..4)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("SIP/"))
+    {
         let (version, rest) = line
             .split_once(' ')
             .ok_or_else(|| invalid("status line without status code"))?;
@@ -239,6 +242,14 @@ mod tests {
         );
         assert_eq!(request.body, b"body");
         assert!(!request.headers.contains(&HeaderName::ContentLength));
+    }
+
+    #[test]
+    fn multibyte_start_line_is_rejected_without_panicking() {
+        // Found by fuzzing: the fourth byte falls inside a multi-byte character.
+        let text = "IV\r\u{3c411}dvent: x\r\n\r\n";
+        assert!(parse_message(text.as_bytes()).is_err());
+        assert!(parse_message("SIP\u{e9}/2.0 200 OK\r\n\r\n".as_bytes()).is_err());
     }
 
     #[test]

@@ -185,6 +185,50 @@ impl SipUri {
         self.params.contains("lr")
     }
 
+    /// URI equivalence of RFC 3261 §19.1.4, as a registrar compares addresses of
+    /// record: escapes are decoded, the host is case-insensitive, an absent port is not
+    /// 5060, the `user`, `ttl`, `method`, `maddr` and `transport` parameters must agree
+    /// when either side has them, other parameters only when both have them, and URI
+    /// headers must agree.
+    pub fn equivalent(&self, other: &SipUri) -> bool {
+        let decoded = |part: &Option<String>| part.as_deref().map(percent_decode);
+        if self.scheme != other.scheme
+            || decoded(&self.user) != decoded(&other.user)
+            || decoded(&self.password) != decoded(&other.password)
+            || !self.host.eq_ignore_case(&other.host)
+            || self.port != other.port
+        {
+            return false;
+        }
+        let param = |uri: &SipUri, name: &str| {
+            uri.params
+                .get(name)
+                .map(|value| value.map(|v| percent_decode(v).to_ascii_lowercase()))
+        };
+        for name in ["user", "ttl", "method", "maddr", "transport"] {
+            if param(self, name) != param(other, name) {
+                return false;
+            }
+        }
+        for mine in self.params.iter() {
+            if let (Some(a), Some(b)) = (param(self, &mine.name), param(other, &mine.name))
+                && a != b
+            {
+                return false;
+            }
+        }
+        let headers = |uri: &SipUri| {
+            let mut headers: Vec<(String, Vec<u8>)> = uri
+                .headers
+                .iter()
+                .map(|(name, value)| (name.to_ascii_lowercase(), percent_decode(value)))
+                .collect();
+            headers.sort();
+            headers
+        };
+        headers(self) == headers(other)
+    }
+
     fn parse(input: &str) -> Result<SipUri, ParseError> {
         let err = |reason| ParseError::uri(input, reason);
         let (scheme, rest) = if let Some(rest) = strip_prefix_ignore_case(input, "sips:") {
@@ -423,6 +467,57 @@ mod tests {
             "no-scheme",
         ] {
             assert!(Uri::parse(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn equivalence_follows_rfc3261_19_1_4() {
+        let same = [
+            (
+                "sip:%61lice@atlanta.com;transport=TCP",
+                "sip:alice@AtLanTa.CoM;Transport=tcp",
+            ),
+            ("sip:carol@chicago.com", "sip:carol@chicago.com;newparam=5"),
+            (
+                "sip:carol@chicago.com;security=on",
+                "sip:carol@chicago.com;newparam=5",
+            ),
+            (
+                "sip:biloxi.com;transport=tcp;method=REGISTER?to=sip:bob%40biloxi.com",
+                "sip:biloxi.com;method=REGISTER;transport=tcp?to=sip:bob%40biloxi.com",
+            ),
+            (
+                "sip:alice@atlanta.com?subject=project%20x&priority=urgent",
+                "sip:alice@atlanta.com?priority=urgent&subject=project%20x",
+            ),
+        ];
+        for (a, b) in same {
+            assert!(sip(a).equivalent(&sip(b)), "{a} == {b}");
+            assert!(sip(b).equivalent(&sip(a)), "{b} == {a}");
+        }
+        let different = [
+            (
+                "SIP:ALICE@AtLanTa.CoM;Transport=udp",
+                "sip:alice@AtLanTa.CoM;Transport=UDP",
+            ),
+            ("sip:bob@biloxi.com", "sip:bob@biloxi.com:5060"),
+            ("sip:bob@biloxi.com", "sip:bob@biloxi.com;transport=udp"),
+            (
+                "sip:bob@biloxi.com:6000;transport=tcp",
+                "sip:bob@biloxi.com:6000",
+            ),
+            (
+                "sip:carol@chicago.com",
+                "sip:carol@chicago.com?Subject=next%20meeting",
+            ),
+            ("sip:bob@phone21.boxesbybob.com", "sip:bob@192.0.2.4"),
+            (
+                "sip:carol@chicago.com;security=on",
+                "sip:carol@chicago.com;security=off",
+            ),
+        ];
+        for (a, b) in different {
+            assert!(!sip(a).equivalent(&sip(b)), "{a} != {b}");
         }
     }
 

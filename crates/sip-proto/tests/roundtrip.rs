@@ -275,3 +275,141 @@ proptest! {
         }
     }
 }
+
+mod sdp_round_trip {
+    use proptest::prelude::*;
+    use sip_proto::sdp::{Attribute, Connection, MediaDescription, Origin, SessionDescription};
+
+    fn word() -> impl Strategy<Value = String> {
+        "[a-zA-Z0-9.+-]{1,10}"
+    }
+
+    fn connection() -> impl Strategy<Value = Connection> {
+        (word(), word(), word()).prop_map(|(net_type, addr_type, address)| Connection {
+            net_type,
+            addr_type,
+            address,
+        })
+    }
+
+    fn attributes() -> impl Strategy<Value = Vec<Attribute>> {
+        proptest::collection::vec(
+            ("[a-z][a-z0-9-]{0,10}", proptest::option::of("[ -~]{0,20}"))
+                .prop_map(|(name, value)| Attribute { name, value }),
+            0..4,
+        )
+    }
+
+    fn other_lines(
+        first: &'static str,
+        second: &'static str,
+    ) -> impl Strategy<Value = Vec<(char, String)>> {
+        let line = |kinds: &'static str| {
+            (
+                proptest::sample::select(kinds.chars().collect::<Vec<_>>()),
+                "[ -~]{0,16}",
+            )
+        };
+        (
+            proptest::collection::vec(line(first), 0..3),
+            proptest::collection::vec(line(second), 0..3),
+        )
+            .prop_map(|(mut before, after)| {
+                before.extend(after);
+                before
+            })
+    }
+
+    fn media() -> impl Strategy<Value = MediaDescription> {
+        (
+            "[a-z]{1,8}",
+            any::<u16>(),
+            proptest::option::of(any::<u16>()),
+            "[A-Z][A-Z/]{0,10}",
+            proptest::collection::vec("[0-9a-z]{1,3}", 1..5),
+            proptest::option::of(connection()),
+            proptest::collection::vec("[A-Z]{1,4}:[0-9]{1,5}", 0..2),
+            attributes(),
+            other_lines("i", "k"),
+        )
+            .prop_map(
+                |(
+                    media,
+                    port,
+                    port_count,
+                    protocol,
+                    formats,
+                    connection,
+                    bandwidths,
+                    attributes,
+                    other_lines,
+                )| {
+                    MediaDescription {
+                        media,
+                        port,
+                        port_count,
+                        protocol,
+                        formats,
+                        connection,
+                        bandwidths,
+                        attributes,
+                        other_lines,
+                    }
+                },
+            )
+    }
+
+    fn session() -> impl Strategy<Value = SessionDescription> {
+        (
+            (word(), "[0-9]{1,12}", any::<u64>(), word(), word(), word()),
+            "[ -~]{0,20}",
+            proptest::option::of(connection()),
+            proptest::collection::vec("[A-Z]{1,4}:[0-9]{1,5}", 0..2),
+            (any::<u64>(), any::<u64>()),
+            attributes(),
+            proptest::collection::vec(media(), 0..3),
+            other_lines("iuep", "rzk"),
+        )
+            .prop_map(
+                |(
+                    (username, session_id, session_version, net_type, addr_type, address),
+                    session_name,
+                    connection,
+                    bandwidths,
+                    timing,
+                    attributes,
+                    media,
+                    other_lines,
+                )| SessionDescription {
+                    origin: Origin {
+                        username,
+                        session_id,
+                        session_version,
+                        net_type,
+                        addr_type,
+                        address,
+                    },
+                    session_name,
+                    connection,
+                    bandwidths,
+                    timing,
+                    attributes,
+                    media,
+                    other_lines,
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn sdp_survives_write_and_parse(session in session()) {
+            let parsed = SessionDescription::parse(&session.to_bytes()).unwrap();
+            prop_assert_eq!(parsed, session);
+        }
+
+        #[test]
+        fn sdp_parser_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = SessionDescription::parse(&bytes);
+        }
+    }
+}

@@ -111,16 +111,7 @@ impl TicketCore {
                 };
                 let before = serde_json::to_string(&call).unwrap_or_default();
                 apply_event(&mut call, &event, &caller_phone);
-                calls::insert_event(
-                    conn,
-                    &event.event_id,
-                    call.id,
-                    event.kind.as_str(),
-                    event.at,
-                    &event.queue,
-                    &event.agent,
-                    &event.end_reason,
-                )?;
+                calls::insert_event(conn, call.id, &event)?;
                 calls::update(conn, &call)?;
                 events::append(
                     conn,

@@ -187,10 +187,11 @@ impl TicketCore {
             .unwrap_or_default()
             .format("%Y%m%d")
             .to_string();
-        let words = text::index_words(&format!(
+        let words = segment(format!(
             "{} {} {} {}",
             new.topic, new.description, new.employer.name, new.place_detail
-        ));
+        ))
+        .await?;
         let employer_key = text::employer_key(&new.employer.uscc, &new.employer.name);
         let record = TicketRecord {
             id: 0,
@@ -737,6 +738,14 @@ impl TicketCore {
             })
             .await
     }
+}
+
+/// Segments on a blocking thread: a long description takes jieba milliseconds, too long
+/// to hold an async worker.
+async fn segment(text: String) -> Result<String, CoreError> {
+    tokio::task::spawn_blocking(move || text::index_words(&text))
+        .await
+        .map_err(|e| CoreError::Storage(format!("segmentation task failed: {e}")))
 }
 
 fn like_escape(text: &str) -> String {

@@ -4,6 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::storage;
 use crate::domain::CoreError;
+use crate::domain::calls::CallEvent;
 use crate::domain::records::{CallEventEntry, CallRecord};
 
 const CALL_SELECT: &str =
@@ -99,21 +100,20 @@ pub fn insert_call(conn: &Connection, uuid: &str) -> Result<i64, CoreError> {
     Ok(conn.last_insert_rowid())
 }
 
-pub fn insert_event(
-    conn: &Connection,
-    event_id: &str,
-    call_id: i64,
-    kind: &str,
-    at: i64,
-    queue: &str,
-    agent: &str,
-    detail: &str,
-) -> Result<(), CoreError> {
+pub fn insert_event(conn: &Connection, call_id: i64, event: &CallEvent) -> Result<(), CoreError> {
     conn.prepare_cached(
         "INSERT INTO call_events(event_id, call_id, kind, at, queue, agent, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )
     .map_err(storage)?
-    .execute(params![event_id, call_id, kind, at, queue, agent, detail])
+    .execute(params![
+        event.event_id,
+        call_id,
+        event.kind.as_str(),
+        event.at,
+        event.queue,
+        event.agent,
+        event.end_reason
+    ])
     .map_err(storage)?;
     Ok(())
 }

@@ -73,7 +73,9 @@ impl DigestAlgorithm {
     pub fn hash_hex(self, data: &[u8]) -> String {
         match self {
             DigestAlgorithm::Md5 | DigestAlgorithm::Md5Sess => hex::encode(Md5::digest(data)),
-            DigestAlgorithm::Sha256 | DigestAlgorithm::Sha256Sess => hex::encode(Sha256::digest(data)),
+            DigestAlgorithm::Sha256 | DigestAlgorithm::Sha256Sess => {
+                hex::encode(Sha256::digest(data))
+            }
         }
     }
 }
@@ -85,7 +87,12 @@ impl fmt::Display for DigestAlgorithm {
 }
 
 /// `H(username:realm:password)`: what a user store keeps instead of the password.
-pub fn compute_ha1(algorithm: DigestAlgorithm, username: &str, realm: &str, password: &str) -> String {
+pub fn compute_ha1(
+    algorithm: DigestAlgorithm,
+    username: &str,
+    realm: &str,
+    password: &str,
+) -> String {
     algorithm.hash_hex(format!("{username}:{realm}:{password}").as_bytes())
 }
 
@@ -104,7 +111,9 @@ pub struct ResponseInputs<'a> {
 pub fn compute_response(ha1: &str, inputs: &ResponseInputs<'_>) -> String {
     let algorithm = inputs.algorithm;
     let ha1 = match (algorithm.is_session(), inputs.qop_auth) {
-        (true, Some((cnonce, _))) => algorithm.hash_hex(format!("{ha1}:{}:{cnonce}", inputs.nonce).as_bytes()),
+        (true, Some((cnonce, _))) => {
+            algorithm.hash_hex(format!("{ha1}:{}:{cnonce}", inputs.nonce).as_bytes())
+        }
         _ => ha1.to_owned(),
     };
     let ha2 = algorithm.hash_hex(format!("{}:{}", inputs.method, inputs.uri).as_bytes());
@@ -132,7 +141,12 @@ pub struct Challenge {
 impl Challenge {
     pub fn parse(value: &str) -> Result<Challenge, DigestError> {
         let params = parse_digest_params(value)?;
-        let get = |name: &str| params.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
+        let get = |name: &str| {
+            params
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        };
         let algorithm = match get("algorithm") {
             Some(name) => DigestAlgorithm::parse(&name)?,
             None => DigestAlgorithm::Md5,
@@ -143,7 +157,12 @@ impl Challenge {
             opaque: get("opaque"),
             algorithm,
             qop: get("qop")
-                .map(|qop| qop.split(',').map(|q| trim_lws(q).to_owned()).filter(|q| !q.is_empty()).collect())
+                .map(|qop| {
+                    qop.split(',')
+                        .map(|q| trim_lws(q).to_owned())
+                        .filter(|q| !q.is_empty())
+                        .collect()
+                })
                 .unwrap_or_default(),
             stale: get("stale").is_some_and(|stale| stale.eq_ignore_ascii_case("true")),
             domain: get("domain"),
@@ -193,7 +212,12 @@ pub struct Credentials {
 impl Credentials {
     pub fn parse(value: &str) -> Result<Credentials, DigestError> {
         let params = parse_digest_params(value)?;
-        let get = |name: &str| params.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
+        let get = |name: &str| {
+            params
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        };
         let required = |name: &'static str| get(name).ok_or(DigestError::MissingParam(name));
         let algorithm = match get("algorithm") {
             Some(name) => DigestAlgorithm::parse(&name)?,
@@ -227,7 +251,10 @@ impl Credentials {
         ResponseInputs {
             algorithm: self.algorithm,
             nonce: &self.nonce,
-            qop_auth: self.qop_auth.as_ref().map(|(cnonce, nc)| (cnonce.as_str(), *nc)),
+            qop_auth: self
+                .qop_auth
+                .as_ref()
+                .map(|(cnonce, nc)| (cnonce.as_str(), *nc)),
             method,
             uri: &self.uri,
         }
@@ -274,7 +301,9 @@ fn parse_digest_params(value: &str) -> Result<Vec<(String, String)>, DigestError
         if piece.is_empty() {
             continue;
         }
-        let (name, raw) = piece.split_once('=').ok_or_else(|| malformed("parameter without ="))?;
+        let (name, raw) = piece
+            .split_once('=')
+            .ok_or_else(|| malformed("parameter without ="))?;
         let (name, raw) = (trim_lws(name), trim_lws(raw));
         if !is_token(name) {
             return Err(malformed("parameter name is not a token"));
@@ -320,7 +349,12 @@ pub fn answer_challenge(
     } else {
         return Err(DigestError::UnsupportedQop(challenge.qop.join(",")));
     };
-    let ha1 = compute_ha1(challenge.algorithm, secret.username, &challenge.realm, secret.password);
+    let ha1 = compute_ha1(
+        challenge.algorithm,
+        secret.username,
+        &challenge.realm,
+        secret.password,
+    );
     let mut credentials = Credentials {
         username: secret.username.to_owned(),
         realm: challenge.realm.clone(),
@@ -338,7 +372,9 @@ pub fn answer_challenge(
 /// The first challenge of a list whose algorithm and qop we can answer. Servers list
 /// their preferred algorithm first (RFC 8760 §2.4), so taking the first one honours it.
 pub fn pick_challenge(challenges: &[Challenge]) -> Option<&Challenge> {
-    challenges.iter().find(|challenge| challenge.qop.is_empty() || challenge.offers_auth())
+    challenges
+        .iter()
+        .find(|challenge| challenge.qop.is_empty() || challenge.offers_auth())
 }
 
 impl Headers {
@@ -350,25 +386,37 @@ impl Headers {
         } else {
             HeaderName::WwwAuthenticate
         };
-        self.get_all(&name).filter_map(|value| Challenge::parse(value).ok()).collect()
+        self.get_all(&name)
+            .filter_map(|value| Challenge::parse(value).ok())
+            .collect()
     }
 
     /// Digest credentials from `Authorization` (or `Proxy-Authorization`) for `realm`.
-    pub fn digest_credentials(&self, proxy: bool, realm: &str) -> Option<Result<Credentials, DigestError>> {
+    pub fn digest_credentials(
+        &self,
+        proxy: bool,
+        realm: &str,
+    ) -> Option<Result<Credentials, DigestError>> {
         let name = if proxy {
             HeaderName::ProxyAuthorization
         } else {
             HeaderName::Authorization
         };
-        self.get_all(&name)
-            .map(Credentials::parse)
-            .find(|parsed| parsed.as_ref().map_or(true, |credentials| credentials.realm == realm))
+        self.get_all(&name).map(Credentials::parse).find(|parsed| {
+            parsed
+                .as_ref()
+                .map_or(true, |credentials| credentials.realm == realm)
+        })
     }
 }
 
 /// Compares two strings in time independent of where they differ.
 fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 #[cfg(test)]

@@ -126,7 +126,10 @@ impl DigestServer {
         }
         if let Some((_, nc)) = credentials.qop_auth {
             self.forget_expired(now);
-            let entry = self.nonce_counts.entry(credentials.nonce.clone()).or_insert((0, issued));
+            let entry = self
+                .nonce_counts
+                .entry(credentials.nonce.clone())
+                .or_insert((0, issued));
             if nc <= entry.0 {
                 return Err(VerifyError::ReplayedNonceCount(nc));
             }

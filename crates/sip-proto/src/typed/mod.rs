@@ -1,5 +1,5 @@
 //! Typed views of header values. Headers are stored as text (so unknown syntax is
-//! forwarded untouched) and parsed on access; [`crate::validate`] parses the ones a
+//! forwarded untouched) and parsed on access; [`crate::Request::validate`] parses the ones a
 //! UAS relies on once, up front.
 
 mod name_addr;
