@@ -1,6 +1,10 @@
 //! Dispatcher: decides which union handles each work order, runs the deadline clock,
-//! urges and escalates, and builds reports.
+//! urges and escalates, notifies by email, and builds reports.
 //!
-//! [`routing`] is the pure core that maps a ticket's facts to a handling union.
+//! - [`routing`]: the pure core that maps a ticket's facts to a handling union.
+//! - [`clock`]: deadlines and reminder moments on the working-day calendar; pure.
+//! - [`notify`]: Chinese emails and worker notices, and the durable outbox that sends them.
 
+pub mod clock;
+pub mod notify;
 pub mod routing;

@@ -76,12 +76,14 @@ async fn acknowledged_tickets_survive_sigkill() -> anyhow::Result<()> {
             load.clone(),
         )));
     }
-    // The clients hold the only other senders: if they all stop early, this wait ends.
+    // The clients hold the only senders: if they all stop early, this wait ends. The
+    // borrow `wait_for` returns is dropped at once, or it would block every sender.
     let reached = tokio::time::timeout(
         LOAD_TIMEOUT,
         ack_watch.wait_for(|acks| *acks >= ACKS_BEFORE_KILL),
     )
-    .await;
+    .await
+    .map(|waited| waited.map(drop));
     let in_flight_at_kill = load.in_flight.load(Ordering::SeqCst);
     load.killed.store(true, Ordering::SeqCst);
     let status = first.kill().await?;

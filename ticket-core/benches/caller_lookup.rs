@@ -14,6 +14,8 @@
 //! - `LOOKUP_WARMUP_SECS` (2), `LOOKUP_SECS` (10): warm-up and measured window over gRPC.
 //! - `LOOKUP_REFERENCE_SECS` (5): each of the two references (plain SQLite on one
 //!   connection, and the domain call in-process without gRPC).
+//! - `LOOKUP_SERVER` (`app`): `app`, `nodelay` or `both`, as `BENCH_SERVER` in
+//!   create_tickets (see `common::ServerKind`).
 //! - `LOOKUP_DB_DIR` (unset): keep the database in this directory and reuse it when it
 //!   already holds the same number of tickets; by default it lives in a temp dir and is
 //!   deleted at the end.
@@ -30,7 +32,6 @@ mod common;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -41,14 +42,14 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rusqlite::types::Value;
 use rusqlite::{Connection, params};
-use ticket_core::app::{CoreApp, DATABASE_FILE, Settings};
+use ticket_core::app::DATABASE_FILE;
 use ticket_core::domain::actor::actor_for_token;
-use ticket_core::domain::{Actor, SystemClock, TicketCore};
+use ticket_core::domain::{Actor, TicketCore};
 use ticket_core::store::{self, calls, tickets, work_orders};
 use tonic::metadata::MetadataValue;
 use tonic::transport::Endpoint;
 
-use common::{cpu_line, cpu_sample, env_or, env_secs, latency_line};
+use common::{ServerKind, cpu_line, cpu_sample, env_or, env_secs, latency_line};
 
 const LIMIT: i64 = 20;
 const DAY_MS: i64 = 86_400_000;
@@ -114,25 +115,8 @@ fn main() {
     let load = prepare_database(&config, &dir, &path);
     let token = issue_token(&path);
 
-    let server_rt = runtime("core-rt");
-    let client_rt = runtime("client-rt");
-    let app = server_rt
-        .block_on(CoreApp::build(
-            Settings {
-                data_dir: dir.clone(),
-                listen: "127.0.0.1:0".parse().expect("address"),
-                core: Default::default(),
-            },
-            Arc::new(SystemClock),
-        ))
-        .expect("ticket-core starts");
-    let addr = app.local_addr();
-    let core = app.core().clone();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = server_rt.spawn(app.run(async {
-        let _ = stop_rx.await;
-    }));
-
+    let server_rt = common::runtime("core-rt");
+    let client_rt = common::runtime("client-rt");
     let actor = {
         let conn = store::open_connection(&path, false).expect("open");
         actor_for_token(&conn, &token)
@@ -146,37 +130,42 @@ fn main() {
         raw.rate,
         latency_line(&raw.histogram)
     );
-    let domain = server_rt.block_on(domain_reference(&config, core, actor.clone()));
-    println!(
-        "domain call in-process (no gRPC), {} tasks: {:.0} lookups/s; {}",
-        config.clients,
-        domain.rate,
-        latency_line(&domain.histogram)
-    );
-    let grpc = client_rt.block_on(grpc_lookups(&config, addr, &token));
-    println!(
-        "gRPC LookupCaller, {} clients: {:.0} lookups/s; {}",
-        config.clients,
-        grpc.rate,
-        latency_line(&grpc.histogram)
-    );
-    println!(
-        "  answers: {:.1} tickets and {:.1} calls per lookup on average; {:.1}% of lookups \
-         hit the limit of {LIMIT} tickets",
-        grpc.tickets as f64 / grpc.count as f64,
-        grpc.calls as f64 / grpc.count as f64,
-        100.0 * grpc.capped as f64 / grpc.count as f64
-    );
-    println!("  errors: {}", grpc.errors);
-    println!("  CPU by thread during the measured window: {}", grpc.cpu);
-    let mismatches = client_rt.block_on(cross_check(&config, addr, &token, &path, &actor));
-    println!("  cross-check: {mismatches} of 200 lookups differ from the plain SQLite answer");
-
-    let _ = stop_tx.send(());
-    server_rt
-        .block_on(server)
-        .expect("server task")
-        .expect("server");
+    let mut domain = None;
+    let mut runs = Vec::new();
+    for kind in ServerKind::from_env("LOOKUP_SERVER") {
+        let server = common::start_server(&server_rt, &dir, kind);
+        if domain.is_none() {
+            let measured =
+                server_rt.block_on(domain_reference(&config, server.core.clone(), actor.clone()));
+            println!(
+                "domain call in-process (no gRPC), {} tasks: {:.0} lookups/s; {}",
+                config.clients,
+                measured.rate,
+                latency_line(&measured.histogram)
+            );
+            domain = Some(measured);
+        }
+        let grpc = client_rt.block_on(grpc_lookups(&config, server.addr, &token));
+        let mismatches =
+            client_rt.block_on(cross_check(&config, server.addr, &token, &path, &actor));
+        server.stop(&server_rt);
+        println!();
+        println!("gRPC LookupCaller, {}, {} clients:", kind.label(), config.clients);
+        println!("  throughput: {:.0} lookups/s", grpc.rate);
+        println!("  latency:    {}", latency_line(&grpc.histogram));
+        println!(
+            "  answers: {:.1} tickets and {:.1} calls per lookup on average; {:.1}% of lookups \
+             hit the limit of {LIMIT} tickets",
+            grpc.tickets as f64 / grpc.count as f64,
+            grpc.calls as f64 / grpc.count as f64,
+            100.0 * grpc.capped as f64 / grpc.count as f64
+        );
+        println!("  errors: {}", grpc.errors);
+        println!("  CPU by thread during the measured window: {}", grpc.cpu);
+        println!("  cross-check: {mismatches} of 200 lookups differ from the plain SQLite answer");
+        runs.push((kind, grpc, mismatches));
+    }
+    let domain = domain.expect("at least one server kind");
 
     println!();
     println!("---- result block (paste into BENCHMARKS.md) ----");
@@ -193,21 +182,24 @@ fn main() {
         load.seconds,
         if load.reused { " (reused)" } else { "" }
     );
-    println!(
-        "- gRPC LookupCaller, {} clients, {:.0} s measured: {:.0} lookups/s; latency {}",
-        config.clients,
-        config.measure.as_secs_f64(),
-        grpc.rate,
-        latency_line(&grpc.histogram)
-    );
-    println!(
-        "  - {:.1} tickets and {:.1} calls per answer on average; errors: {}; answers differing \
-         from plain SQLite: {mismatches} of 200",
-        grpc.tickets as f64 / grpc.count as f64,
-        grpc.calls as f64 / grpc.count as f64,
-        grpc.errors
-    );
-    println!("  - CPU by thread: {}", grpc.cpu);
+    for (kind, grpc, mismatches) in &runs {
+        println!(
+            "- gRPC LookupCaller ({}), {} clients, {:.0} s measured: {:.0} lookups/s; latency {}",
+            kind.label(),
+            config.clients,
+            config.measure.as_secs_f64(),
+            grpc.rate,
+            latency_line(&grpc.histogram)
+        );
+        println!(
+            "  - {:.1} tickets and {:.1} calls per answer on average; errors: {}; answers \
+             differing from plain SQLite: {mismatches} of 200",
+            grpc.tickets as f64 / grpc.count as f64,
+            grpc.calls as f64 / grpc.count as f64,
+            grpc.errors
+        );
+        println!("  - CPU by thread: {}", grpc.cpu);
+    }
     println!(
         "- reference, same run: the same queries on one SQLite connection, one thread: {:.0} \
          lookups/s; latency {}",
@@ -222,14 +214,6 @@ fn main() {
         latency_line(&domain.histogram)
     );
     println!("---- end of result block ----");
-}
-
-fn runtime(name: &str) -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .thread_name(name)
-        .enable_all()
-        .build()
-        .expect("runtime")
 }
 
 struct Load {

@@ -13,6 +13,8 @@
 //! - `BENCH_WARMUP_SECS` (2), `BENCH_SECS` (10): warm-up, then the measured window.
 //! - `BENCH_CHANNEL` (`per-client`): `per-client` gives each client its own connection,
 //!   `shared` one connection for all, `both` runs the two one after the other.
+//! - `BENCH_SERVER` (`app`): `app` measures `CoreApp` as shipped; `nodelay` the same
+//!   handlers on connections with TCP_NODELAY set (see `common::ServerKind`); `both`.
 //! - `BENCH_CEILING_SECS` (3), `BENCH_CEILING_BATCH` (32): the raw SQLite runs, and rows
 //!   per transaction there (a closed loop of 32 clients never has more than 32 waiting).
 //!
@@ -24,7 +26,6 @@
 mod common;
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -34,8 +35,7 @@ use pb::ticket_service_client::TicketServiceClient;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rusqlite::{Connection, OpenFlags, params};
-use ticket_core::app::{CoreApp, DATABASE_FILE, Settings};
-use ticket_core::domain::SystemClock;
+use ticket_core::app::DATABASE_FILE;
 use ticket_core::domain::records::{
     Caller, Channel, Employer, Priority, TicketKind, TicketRecord,
 };
@@ -45,13 +45,14 @@ use ticket_core::store::{self, tickets};
 use tonic::metadata::MetadataValue;
 use tonic::transport::{Channel as GrpcChannel, Endpoint};
 
-use common::{cpu_line, cpu_sample, env_or, env_secs, latency_line};
+use common::{ServerKind, cpu_line, cpu_sample, env_or, env_secs, latency_line};
 
 struct Config {
     clients: usize,
     warmup: Duration,
     measure: Duration,
     channels: Vec<ChannelMode>,
+    servers: Vec<ServerKind>,
     ceiling: Duration,
     ceiling_batch: usize,
 }
@@ -84,6 +85,7 @@ impl Config {
             warmup: env_secs("BENCH_WARMUP_SECS", 2.0),
             measure: env_secs("BENCH_SECS", 10.0),
             channels,
+            servers: ServerKind::from_env("BENCH_SERVER"),
             ceiling: env_secs("BENCH_CEILING_SECS", 3.0),
             ceiling_batch: env_or("BENCH_CEILING_BATCH", 32),
         }
@@ -116,10 +118,12 @@ fn main() {
     );
 
     let mut results = Vec::new();
-    for &mode in &config.channels {
-        let result = grpc_run(&config, mode);
-        result.print();
-        results.push(result);
+    for &server in &config.servers {
+        for &mode in &config.channels {
+            let result = grpc_run(&config, server, mode);
+            result.print();
+            results.push(result);
+        }
     }
 
     println!();
@@ -134,7 +138,8 @@ fn main() {
     );
     for r in &results {
         println!(
-            "- gRPC CreateTicket ({}): {:.0} tickets/s; latency {}",
+            "- gRPC CreateTicket ({}; {}): {:.0} tickets/s; latency {}",
+            r.server.label(),
             r.mode.label(),
             r.rate,
             latency_line(&r.histogram)
@@ -363,6 +368,7 @@ fn ceiling(config: &Config, shape: Shape) -> f64 {
 }
 
 struct RunResult {
+    server: ServerKind,
     mode: ChannelMode,
     rate: f64,
     histogram: Histogram<u64>,
@@ -380,7 +386,8 @@ impl RunResult {
     fn print(&self) {
         println!();
         println!(
-            "gRPC CreateTicket, {} ({:.1} s measured):",
+            "gRPC CreateTicket, {}, {} ({:.1} s measured):",
+            self.server.label(),
             self.mode.label(),
             self.window.as_secs_f64()
         );
@@ -413,40 +420,15 @@ struct ClientOutcome {
     acknowledged: Vec<(i64, String)>,
 }
 
-fn runtime(name: &str) -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .thread_name(name)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
-fn grpc_run(config: &Config, mode: ChannelMode) -> RunResult {
+fn grpc_run(config: &Config, server_kind: ServerKind, mode: ChannelMode) -> RunResult {
     let dir = tempfile::tempdir().expect("temp dir");
-    let server_rt = runtime("core-rt");
-    let client_rt = runtime("client-rt");
-    let app = server_rt
-        .block_on(CoreApp::build(
-            Settings {
-                data_dir: dir.path().to_owned(),
-                listen: "127.0.0.1:0".parse().expect("address"),
-                core: Default::default(),
-            },
-            Arc::new(SystemClock),
-        ))
-        .expect("ticket-core starts");
-    let token = app
-        .first_start_tokens
-        .as_ref()
-        .and_then(|tokens| tokens.iter().find(|t| t.user == "agent01"))
-        .expect("a fresh data dir issues agent01 a token")
-        .token
-        .clone();
-    let addr = app.local_addr();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = server_rt.spawn(app.run(async {
-        let _ = stop_rx.await;
-    }));
+    let server_rt = common::runtime("core-rt");
+    let client_rt = common::runtime("client-rt");
+    let server = common::start_server(&server_rt, dir.path(), server_kind);
+    let token = server
+        .token_of("agent01")
+        .expect("a fresh data dir issues agent01 a token");
+    let addr = server.addr;
 
     let clients = config.clients;
     let warmup = config.warmup;
@@ -507,11 +489,7 @@ fn grpc_run(config: &Config, mode: ChannelMode) -> RunResult {
 
     let db_path = dir.path().join(DATABASE_FILE);
     let (found, rows) = verify(&db_path, &acknowledged);
-    let _ = stop_tx.send(());
-    server_rt
-        .block_on(server)
-        .expect("server task")
-        .expect("server");
+    server.stop(&server_rt);
     let db_bytes = ["", "-wal"]
         .iter()
         .filter_map(|suffix| {
@@ -521,6 +499,7 @@ fn grpc_run(config: &Config, mode: ChannelMode) -> RunResult {
         })
         .sum();
     RunResult {
+        server: server_kind,
         mode,
         rate: measured as f64 / seconds,
         histogram,

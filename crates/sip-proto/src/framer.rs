@@ -99,6 +99,13 @@ impl StreamFramer {
     /// buffer is taken as a pong rather than waiting for a possible second CRLF: pings
     /// are four bytes and in practice arrive in one segment.
     fn take_keep_alive(&mut self) -> Option<StreamItem> {
+        // A stray LF carries no meaning; drop any before looking for CRLF.
+        let stray_lf = self
+            .buffer
+            .iter()
+            .take_while(|&&byte| byte == b'\n')
+            .count();
+        self.buffer.drain(..stray_lf);
         if self.buffer.starts_with(b"\r\n\r\n") {
             self.buffer.drain(..4);
             return Some(StreamItem::KeepAlivePing);
@@ -106,11 +113,6 @@ impl StreamFramer {
         if self.buffer.starts_with(b"\r\n") {
             self.buffer.drain(..2);
             return Some(StreamItem::KeepAlivePong);
-        }
-        if self.buffer.starts_with(b"\n") {
-            // A stray LF carries no meaning; drop it.
-            self.buffer.drain(..1);
-            return self.take_keep_alive();
         }
         None
     }
@@ -172,6 +174,17 @@ mod tests {
             Some(StreamItem::Message(_))
         ));
         assert_eq!(framer.next_item().unwrap(), None);
+    }
+
+    #[test]
+    fn many_stray_line_feeds_are_dropped_without_recursion() {
+        let mut framer = StreamFramer::default();
+        framer.push(&vec![b'\n'; 1_000_000]);
+        framer.push(OPTIONS);
+        assert!(matches!(
+            framer.next_item().unwrap(),
+            Some(StreamItem::Message(_))
+        ));
     }
 
     #[test]

@@ -74,10 +74,12 @@ standard_headers! {
     ContentType => "Content-Type", compact: Some('c'), list: false;
     CSeq => "CSeq", compact: None, list: false;
     Date => "Date", compact: None, list: false;
+    Diversion => "Diversion", compact: None, list: true;
     ErrorInfo => "Error-Info", compact: None, list: true;
     Event => "Event", compact: Some('o'), list: false;
     Expires => "Expires", compact: None, list: false;
     From => "From", compact: Some('f'), list: false;
+    HistoryInfo => "History-Info", compact: None, list: true;
     Identity => "Identity", compact: Some('y'), list: false;
     IdentityInfo => "Identity-Info", compact: Some('n'), list: false;
     InReplyTo => "In-Reply-To", compact: None, list: true;
@@ -86,8 +88,11 @@ standard_headers! {
     MinExpires => "Min-Expires", compact: None, list: false;
     MinSe => "Min-SE", compact: None, list: false;
     Organization => "Organization", compact: None, list: false;
+    PAssertedIdentity => "P-Asserted-Identity", compact: None, list: true;
+    PPreferredIdentity => "P-Preferred-Identity", compact: None, list: true;
     Path => "Path", compact: None, list: true;
     Priority => "Priority", compact: None, list: false;
+    Privacy => "Privacy", compact: None, list: false;
     ProxyAuthenticate => "Proxy-Authenticate", compact: None, list: false;
     ProxyAuthorization => "Proxy-Authorization", compact: None, list: false;
     ProxyRequire => "Proxy-Require", compact: None, list: true;

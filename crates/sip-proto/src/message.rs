@@ -228,7 +228,8 @@ impl Response {
 
     /// Builds a response to `request` as RFC 3261 §8.2.6.2 asks: Via, From, To, Call-ID
     /// and CSeq copied; the To tag is added only if `to_tag` is given and the request's
-    /// To has none. Record-Route is copied for dialog-creating responses by the caller.
+    /// To has none. Dialog-creating responses also need [`Response::copy_record_route`]
+    /// and a Contact.
     pub fn for_request(request: &Request, status: StatusCode, to_tag: Option<&str>) -> Self {
         let mut response = Response::new(status);
         for header in &request.headers {
@@ -252,6 +253,14 @@ impl Response {
             }
         }
         response
+    }
+
+    /// Copies the request's Record-Route values, as a response that creates a dialog
+    /// must (RFC 3261 §12.1.1).
+    pub fn copy_record_route(&mut self, request: &Request) {
+        for record_route in request.headers.get_all(&HeaderName::RecordRoute) {
+            self.headers.push(HeaderName::RecordRoute, record_route);
+        }
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {

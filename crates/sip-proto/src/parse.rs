@@ -106,14 +106,14 @@ pub(crate) fn parse_head(bytes: &[u8]) -> Result<Head, ParseError> {
     let start_line = parse_start_line(lines.next().unwrap_or_default())?;
 
     // Unfold: a line starting with SP or HT continues the previous header (RFC 3261 §7.3.1).
-    let mut raw_headers: Vec<(usize, &str, String)> = Vec::new();
+    let mut raw_headers: Vec<(&str, String)> = Vec::new();
     for (index, line) in lines.enumerate() {
         let line_number = index + 2;
         if line.is_empty() {
             break;
         }
         if line.starts_with(is_lws) {
-            let (_, _, value) = raw_headers
+            let (_, value) = raw_headers
                 .last_mut()
                 .ok_or(ParseError::OrphanContinuation { line: line_number })?;
             value.push(' ');
@@ -130,12 +130,12 @@ pub(crate) fn parse_head(bytes: &[u8]) -> Result<Head, ParseError> {
                 name: name.to_owned(),
             });
         }
-        raw_headers.push((line_number, name, trim_lws(value).to_owned()));
+        raw_headers.push((name, trim_lws(value).to_owned()));
     }
 
     let mut headers = Headers::new();
     let mut content_length = None;
-    for (_, name, value) in raw_headers {
+    for (name, value) in raw_headers {
         let value = trim_lws(&value);
         let name = HeaderName::from_wire(name);
         if name == HeaderName::ContentLength {

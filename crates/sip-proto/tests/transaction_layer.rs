@@ -156,6 +156,18 @@ fn call_setup_with_2xx_ack_outside_the_transaction() {
     net.pump();
     assert!(matches!(&net.at_gateway[..], [Incoming::Ack(ack)] if ack.method == Method::Ack));
 
+    // An ACK that reuses the INVITE's branch still reaches the dialog layer.
+    let mut same_branch_ack = dialog.create_ack(1, &via);
+    same_branch_ack.headers.set(
+        sip_proto::HeaderName::Via,
+        invite.headers.get(&sip_proto::HeaderName::Via).unwrap(),
+    );
+    net.caller.send_stateless("gateway", same_branch_ack);
+    net.pump();
+    assert_eq!(net.at_gateway.len(), 2);
+    assert!(matches!(&net.at_gateway[1], Incoming::Ack(_)));
+    net.at_gateway.pop();
+
     // A retransmitted INVITE is absorbed by the gateway's transaction (Accepted state).
     net.caller.send_stateless("gateway", invite.clone());
     net.pump();

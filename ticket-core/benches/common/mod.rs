@@ -4,14 +4,25 @@
 //! the benchmarks tell where the time goes without a profiler.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use hotline_api::ticket::v1 as pb;
+use pb::ticket_service_server::TicketServiceServer;
 use hotline_workflow::validate::{resident_id_check_char, uscc_check_char};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use ticket_core::app::{CoreApp, Settings};
+use ticket_core::domain::actor::Authenticator;
+use ticket_core::domain::{SystemClock, TicketCore, text};
+use ticket_core::grpc::Handlers;
+use tokio::runtime::Runtime;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 /// `name` parsed from the environment, or `default` when unset; a value that does not
 /// parse stops the run rather than silently measuring something else.
@@ -76,6 +87,146 @@ pub fn machine() -> String {
         mem_kib as f64 / 1024.0 / 1024.0,
         kernel.trim()
     )
+}
+
+/// Which server set-up answers the benchmark's requests.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum ServerKind {
+    /// `CoreApp::build` and `CoreApp::run`, exactly as `hotline serve` runs it.
+    App,
+    /// The same handlers, database and settings, served on connections that have
+    /// TCP_NODELAY set. `CoreApp::run` hands tonic its own listener, and tonic applies
+    /// its TCP_NODELAY default only to listeners it binds itself, so the app's
+    /// connections keep Nagle's algorithm; this set-up measures what setting it changes.
+    NoDelay,
+}
+
+impl ServerKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::App => "CoreApp as shipped",
+            Self::NoDelay => "same handlers, TCP_NODELAY on accepted connections",
+        }
+    }
+
+    /// `app`, `nodelay` or `both`, from the variable `name` (default `app`).
+    pub fn from_env(name: &str) -> Vec<Self> {
+        match env_or(name, "app".to_owned()).as_str() {
+            "app" => vec![Self::App],
+            "nodelay" => vec![Self::NoDelay],
+            "both" => vec![Self::App, Self::NoDelay],
+            other => panic!("{name}={other:?}: use app, nodelay or both"),
+        }
+    }
+}
+
+/// A ticket-core server running on a runtime of this process.
+pub struct Running {
+    pub addr: SocketAddr,
+    /// (user, token) of the sample users when the data dir was empty.
+    pub first_start_tokens: Vec<(String, String)>,
+    pub core: TicketCore,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), tonic::transport::Error>>,
+}
+
+impl Running {
+    pub fn token_of(&self, user: &str) -> Option<String> {
+        self.first_start_tokens
+            .iter()
+            .find(|(name, _)| name == user)
+            .map(|(_, token)| token.clone())
+    }
+
+    /// Stops accepting, lets calls in flight finish, and waits for the server to end.
+    pub fn stop(self, runtime: &Runtime) {
+        let _ = self.stop.send(());
+        runtime
+            .block_on(self.task)
+            .expect("server task")
+            .expect("server");
+    }
+}
+
+pub fn start_server(runtime: &Runtime, data_dir: &Path, kind: ServerKind) -> Running {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let shutdown = async {
+        let _ = stopped.await;
+    };
+    match kind {
+        ServerKind::App => {
+            let app = runtime
+                .block_on(CoreApp::build(
+                    Settings {
+                        data_dir: data_dir.to_owned(),
+                        listen: "127.0.0.1:0".parse().expect("address"),
+                        core: Default::default(),
+                    },
+                    Arc::new(SystemClock),
+                ))
+                .expect("ticket-core starts");
+            let first_start_tokens = app
+                .first_start_tokens
+                .iter()
+                .flatten()
+                .map(|t| (t.user.clone(), t.token.clone()))
+                .collect();
+            let addr = app.local_addr();
+            let core = app.core().clone();
+            let task = runtime.spawn(app.run(shutdown));
+            Running {
+                addr,
+                first_start_tokens,
+                core,
+                stop,
+                task,
+            }
+        }
+        ServerKind::NoDelay => {
+            let dir = data_dir.to_owned();
+            let (db, tokens) = runtime
+                .block_on(runtime.spawn_blocking(move || {
+                    text::warm_up();
+                    ticket_core::app::open_database(&dir, &SystemClock)
+                }))
+                .expect("start-up task")
+                .expect("database opens");
+            let core = TicketCore::new(db.clone(), Default::default(), Arc::new(SystemClock));
+            let handlers = Handlers {
+                core: core.clone(),
+                auth: Arc::new(Authenticator::new(db)),
+            };
+            let listener = runtime
+                .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+                .expect("listen");
+            let addr = listener.local_addr().expect("address");
+            let incoming = tonic::transport::server::TcpIncoming::from(listener)
+                .with_nodelay(Some(true));
+            let server = tonic::transport::Server::builder()
+                .add_service(TicketServiceServer::new(handlers))
+                .serve_with_incoming_shutdown(incoming, shutdown);
+            let task = runtime.spawn(server);
+            Running {
+                addr,
+                first_start_tokens: tokens
+                    .iter()
+                    .flatten()
+                    .map(|t| (t.user.clone(), t.token.clone()))
+                    .collect(),
+                core,
+                stop,
+                task,
+            }
+        }
+    }
+}
+
+pub fn runtime(name: &str) -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .thread_name(name)
+        .enable_all()
+        .build()
+        .expect("runtime")
 }
 
 pub fn now_utc() -> String {

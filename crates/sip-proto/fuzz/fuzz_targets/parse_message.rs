@@ -1,8 +1,12 @@
 //! Feeds arbitrary bytes to the datagram parser and the stream framer. Whatever parses
-//! must also survive validation, typed access, and a serialize → parse round trip.
+//! must also survive validation, typed access, and a serialize → parse round trip; a
+//! body that parses as SDP goes through offer/answer and its own round trip.
 #![no_main]
 
+use std::net::IpAddr;
+
 use libfuzzer_sys::fuzz_target;
+use sip_proto::sdp::{AudioConfig, SessionDescription, create_answer, read_answer};
 use sip_proto::{Message, StreamFramer, StreamItem, parse_message};
 
 fuzz_target!(|data: &[u8]| {
@@ -36,6 +40,17 @@ fn check(message: &Message) {
     let _ = headers.cseq();
     let _ = headers.contacts();
     let _ = headers.routes();
+    let _ = headers.digest_challenges(false);
+    let _ = headers.digest_credentials(true, "realm");
+    // Bodies are often SDP; run the offer/answer code on whatever parses.
+    if let Ok(offer) = SessionDescription::parse(message.body()) {
+        let config = AudioConfig::new(IpAddr::from([192, 0, 2, 1]), 30000, 1);
+        if let Ok((answer, _)) = create_answer(&offer, &config) {
+            read_answer(&offer, &answer).expect("our own answer must be readable");
+        }
+        let reparsed = SessionDescription::parse(&offer.to_bytes()).expect("written SDP must parse again");
+        assert_eq!(reparsed, offer, "SDP write → parse changed the description");
+    }
     let reparsed = parse_message(&message.to_bytes()).expect("a written message must parse again");
     assert_eq!(&reparsed, message, "serialize → parse changed the message");
 }

@@ -60,6 +60,14 @@ pub(super) fn parse(bytes: &[u8]) -> Result<SessionDescription, SdpError> {
         }
     }
 
+    // RFC 4566 fixes the order (i u e p before c b t, then r z k); keep the lines in
+    // that order so that writing them back reproduces what was stored.
+    other_lines.sort_by_key(|(kind, _)| !"iuep".contains(*kind));
+    for section in &mut media {
+        section
+            .other_lines
+            .sort_by_key(|(kind, _)| u8::from(*kind == 'k'));
+    }
     Ok(SessionDescription {
         origin: origin.ok_or(SdpError::MissingLine('o'))?,
         session_name: session_name.ok_or(SdpError::MissingLine('s'))?,

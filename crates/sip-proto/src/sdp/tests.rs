@@ -52,6 +52,17 @@ fn parses_and_writes_back_unchanged() {
 }
 
 #[test]
+fn out_of_order_lines_are_stored_in_writing_order() {
+    let text = "v=0\r\no=- 1 1 IN IP4 a\r\ns=-\r\nk=prompt\r\nt=0 0\r\ni=info\r\nm=audio 1 RTP/AVP 0\r\nk=clear:x\r\ni=media\r\n";
+    let sdp = SessionDescription::parse(text.as_bytes()).unwrap();
+    assert_eq!(
+        sdp.other_lines,
+        vec![('i', "info".to_owned()), ('k', "prompt".to_owned())]
+    );
+    assert_eq!(SessionDescription::parse(&sdp.to_bytes()).unwrap(), sdp);
+}
+
+#[test]
 fn rejects_malformed_descriptions() {
     let cases: [(&str, SdpError); 6] = [
         ("", SdpError::MissingLine('v')),

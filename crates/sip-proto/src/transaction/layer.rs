@@ -12,8 +12,9 @@ use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
 use super::{
-    ClientInviteTransaction, ClientNonInviteTransaction, ServerInviteTransaction,
-    ServerNonInviteTransaction, TimerConfig, TransactionError, TransactionEvent, TransactionKey,
+    ClientInviteTransaction, ClientNonInviteTransaction, ServerInviteState,
+    ServerInviteTransaction, ServerNonInviteTransaction, TimerConfig, TransactionError,
+    TransactionEvent, TransactionKey,
 };
 use crate::error::ParseError;
 use crate::message::{Message, Method, Request, Response};
@@ -176,6 +177,14 @@ impl<P: Clone> TransactionLayer<P> {
             Message::Request(request) => {
                 let key = TransactionKey::for_request(&request)?;
                 if let Some(entry) = self.servers.get_mut(&key) {
+                    // A peer that reuses the INVITE's branch for the ACK of a 2xx: the
+                    // ACK still belongs to the dialog layer (RFC 6026 §7.1).
+                    if let Transaction::InviteServer(server) = &entry.transaction
+                        && server.state() == ServerInviteState::Accepted
+                        && request.method == Method::Ack
+                    {
+                        return Ok(Some(Incoming::Ack(request)));
+                    }
                     each!(&mut entry.transaction, inner => inner.handle_message(Message::Request(request), now));
                     self.drain(&key, Side::Server);
                     return Ok(None);

@@ -14,10 +14,13 @@
 //!
 //! [`TransactionLayer`] does the matching and bookkeeping for many transactions at
 //! once; the individual machines are public for callers that want their own.
+//! [`SuccessRetransmitter`] covers what RFC 3261 leaves to the UAS core: resending a
+//! 2xx to an INVITE until its ACK arrives.
 
 mod client;
 mod layer;
 mod server;
+mod success;
 mod timers;
 
 use thiserror::Error;
@@ -29,6 +32,7 @@ pub use layer::{Incoming, TransactionLayer};
 pub use server::{
     ServerInviteState, ServerInviteTransaction, ServerNonInviteState, ServerNonInviteTransaction,
 };
+pub use success::{SuccessRetransmitter, SuccessState};
 pub use timers::{TRYING_DELAY, TimerConfig};
 
 use crate::error::ParseError;

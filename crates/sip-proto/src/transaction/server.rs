@@ -157,7 +157,9 @@ impl ServerInviteTransaction {
                     .start(now, self.config.wait_for_retransmissions(self.reliable));
             }
             // Confirmed absorbs ACK retransmissions; Accepted absorbs INVITE
-            // retransmissions (the user retransmits the 2xx on its own schedule).
+            // retransmissions (the user retransmits the 2xx on its own schedule). An
+            // ACK in Accepted is for the dialog layer, which the caller must give it to
+            // (TransactionLayer does).
             _ => {}
         }
     }

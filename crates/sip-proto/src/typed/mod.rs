@@ -177,6 +177,14 @@ impl Headers {
             .collect()
     }
 
+    /// P-Asserted-Identity values (RFC 3325): the caller identity a trusted carrier
+    /// vouches for, often a `tel:` URI next to a `sip:` one.
+    pub fn asserted_identities(&self) -> Result<Vec<NameAddr>, ParseError> {
+        self.get_all(&HeaderName::PAssertedIdentity)
+            .map(|value| NameAddr::parse(value, "P-Asserted-Identity"))
+            .collect()
+    }
+
     pub fn content_type(&self) -> Result<Option<MediaType>, ParseError> {
         self.get(&HeaderName::ContentType)
             .map(|value| MediaType::parse(value, "Content-Type"))
@@ -233,6 +241,16 @@ mod tests {
         let headers = Headers::new();
         assert_eq!(headers.call_id(), Err(ParseError::MissingHeader("Call-ID")));
         assert_eq!(headers.max_forwards(), Ok(None));
+    }
+
+    #[test]
+    fn asserted_identities_split_on_commas() {
+        let text = "INVITE sip:12351@gw SIP/2.0\r\nP-Asserted-Identity: \"Caller, Zhang\" <sip:+8613800000000@carrier.cn>, <tel:+8613800000000>\r\n\r\n";
+        let message = crate::parse_message(text.as_bytes()).unwrap();
+        let identities = message.headers().asserted_identities().unwrap();
+        assert_eq!(identities.len(), 2);
+        assert_eq!(identities[0].display_name.as_deref(), Some("Caller, Zhang"));
+        assert_eq!(identities[1].uri.to_string(), "tel:+8613800000000");
     }
 
     #[test]

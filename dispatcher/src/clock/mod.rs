@@ -1,0 +1,1 @@
+//! Deadlines and reminder moments on the working-day calendar.

@@ -1,0 +1,1 @@
+//! Emails, worker notices, and the durable outbox.
