@@ -14,6 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "work_orders",
         "events",
         "directory",
+        "alerts",
     ]
     .iter()
     .map(|name| proto_root.join(format!("hotline/ticket/v1/{name}.proto")))

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use hotline_api::ticket::v1::alert_service_server::AlertServiceServer;
 use hotline_api::ticket::v1::call_service_server::CallServiceServer;
 use hotline_api::ticket::v1::directory_service_server::DirectoryServiceServer;
 use hotline_api::ticket::v1::event_service_server::EventServiceServer;
@@ -133,6 +134,7 @@ impl CoreApp {
             .add_service(WorkOrderServiceServer::new(h.clone()))
             .add_service(CallServiceServer::new(h.clone()))
             .add_service(EventServiceServer::new(h.clone()))
+            .add_service(AlertServiceServer::new(h.clone()))
             .add_service(DirectoryServiceServer::new(h))
             .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
             .await

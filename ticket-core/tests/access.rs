@@ -12,13 +12,20 @@ use tonic::Code;
 async fn calls_without_a_valid_token_are_refused() {
     let h = start().await;
     let mut anonymous = pb::ticket_service_client::TicketServiceClient::new(h.raw_channel());
-    let err = anonymous.create_ticket(wage_ticket("13800138000")).await.unwrap_err();
+    let err = anonymous
+        .create_ticket(wage_ticket("13800138000"))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated);
     assert!(err.message().contains("bearer token"), "{}", err.message());
 
     let forged = Bearer("Bearer hl_0000".parse().unwrap());
-    let mut forged = pb::ticket_service_client::TicketServiceClient::with_interceptor(h.raw_channel(), forged);
-    let err = forged.create_ticket(wage_ticket("13800138000")).await.unwrap_err();
+    let mut forged =
+        pb::ticket_service_client::TicketServiceClient::with_interceptor(h.raw_channel(), forged);
+    let err = forged
+        .create_ticket(wage_ticket("13800138000"))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated);
     assert_eq!(h.count("tickets"), 0);
 }
@@ -27,7 +34,11 @@ async fn calls_without_a_valid_token_are_refused() {
 async fn roles_limit_what_each_user_may_do() {
     let h = start().await;
     // A union handler takes no calls and registers no tickets.
-    let err = h.tickets("tianhe01").create_ticket(wage_ticket("13800138000")).await.unwrap_err();
+    let err = h
+        .tickets("tianhe01")
+        .create_ticket(wage_ticket("13800138000"))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
     // Only the gateway (a service) and admins report call events.
     let err = h
@@ -70,7 +81,9 @@ async fn a_union_cannot_read_or_change_another_unions_work_orders() {
 
     let mut orders = h.work_orders("tianhe01");
     let err = orders
-        .get_work_order(pb::GetWorkOrderRequest { work_order_id: theirs.id })
+        .get_work_order(pb::GetWorkOrderRequest {
+            work_order_id: theirs.id,
+        })
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
@@ -80,7 +93,10 @@ async fn a_union_cannot_read_or_change_another_unions_work_orders() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(listed.work_orders.iter().map(|w| w.id).collect::<Vec<_>>(), [ours.id]);
+    assert_eq!(
+        listed.work_orders.iter().map(|w| w.id).collect::<Vec<_>>(),
+        [ours.id]
+    );
     let asked_for_theirs = orders
         .list_work_orders(pb::ListWorkOrdersRequest {
             org_code: "440105".into(),
@@ -115,7 +131,9 @@ async fn a_union_cannot_read_or_change_another_unions_work_orders() {
             reply_due_at_ms: h.clock.now() + DAY,
         }),
         Action::Close(pb::Close {}),
-        Action::Urge(pb::Urge { level: "urge".into() }),
+        Action::Urge(pb::Urge {
+            level: "urge".into(),
+        }),
     ];
     for action in every_action {
         let err = orders
@@ -142,7 +160,10 @@ async fn a_union_cannot_read_or_change_another_unions_work_orders() {
             ..Default::default()
         },
     ] {
-        assert_eq!(tickets.get_ticket(request).await.unwrap_err().code(), Code::NotFound);
+        assert_eq!(
+            tickets.get_ticket(request).await.unwrap_err().code(),
+            Code::NotFound
+        );
     }
     let found = tickets
         .search_tickets(pb::SearchTicketsRequest {
@@ -152,7 +173,10 @@ async fn a_union_cannot_read_or_change_another_unions_work_orders() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(found.tickets.iter().map(|t| t.id).collect::<Vec<_>>(), [ours_ticket.id]);
+    assert_eq!(
+        found.tickets.iter().map(|t| t.id).collect::<Vec<_>>(),
+        [ours_ticket.id]
+    );
     let err = h
         .events("tianhe01")
         .list_events(pb::ListEventsRequest {
@@ -169,7 +193,10 @@ async fn a_union_cannot_read_or_change_another_unions_work_orders() {
         })
         .await
         .unwrap_err();
-    assert!(matches!(err.code(), Code::NotFound | Code::PermissionDenied), "{err:?}");
+    assert!(
+        matches!(err.code(), Code::NotFound | Code::PermissionDenied),
+        "{err:?}"
+    );
     let err = tickets
         .lookup_caller(pb::LookupCallerRequest {
             phone: "13800138000".into(),
@@ -210,24 +237,47 @@ async fn a_supervisor_sees_their_subtree_only() {
     let guangzhou = h.dispatch(h.create("13800138000").await.id, "440106").await;
     let mut shenzhen_ticket = wage_ticket("13900139000");
     shenzhen_ticket.employer.as_mut().unwrap().region_code = "440305".into();
-    let shenzhen_ticket = h.tickets("agent01").create_ticket(shenzhen_ticket).await.unwrap().into_inner();
+    let shenzhen_ticket = h
+        .tickets("agent01")
+        .create_ticket(shenzhen_ticket)
+        .await
+        .unwrap()
+        .into_inner();
     let shenzhen = h.dispatch(shenzhen_ticket.id, "440305").await;
 
     // A Guangzhou city supervisor, created the way an administrator would.
     let token = {
-        let mut conn = rusqlite::Connection::open(h.dir.path().join(ticket_core::app::DATABASE_FILE)).unwrap();
-        ticket_core::admin::create_user(&mut conn, "gz-sup", "广州督办", "supervisor", "440100", "", 0).unwrap()
+        let mut conn =
+            rusqlite::Connection::open(h.dir.path().join(ticket_core::app::DATABASE_FILE)).unwrap();
+        ticket_core::admin::create_user(
+            &mut conn,
+            "gz-sup",
+            "广州督办",
+            "supervisor",
+            "440100",
+            "",
+            0,
+        )
+        .unwrap()
     };
     let bearer = Bearer(format!("Bearer {token}").parse().unwrap());
-    let mut orders = pb::work_order_service_client::WorkOrderServiceClient::with_interceptor(h.raw_channel(), bearer);
+    let mut orders = pb::work_order_service_client::WorkOrderServiceClient::with_interceptor(
+        h.raw_channel(),
+        bearer,
+    );
     let seen = orders
         .list_work_orders(pb::ListWorkOrdersRequest::default())
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(seen.work_orders.iter().map(|w| w.id).collect::<Vec<_>>(), [guangzhou.id]);
+    assert_eq!(
+        seen.work_orders.iter().map(|w| w.id).collect::<Vec<_>>(),
+        [guangzhou.id]
+    );
     let err = orders
-        .get_work_order(pb::GetWorkOrderRequest { work_order_id: shenzhen.id })
+        .get_work_order(pb::GetWorkOrderRequest {
+            work_order_id: shenzhen.id,
+        })
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);

@@ -48,20 +48,27 @@ async fn subscribers_resume_from_their_cursor_without_gaps_or_repeats() {
     let second = h.create("13900139000").await;
     h.dispatch(second.id, "440106").await;
     let mut resumed = events
-        .subscribe(pb::SubscribeRequest { after_seq: created.seq })
+        .subscribe(pb::SubscribeRequest {
+            after_seq: created.seq,
+        })
         .await
         .unwrap()
         .into_inner();
     let a = next_event(&mut resumed).await;
     let b = next_event(&mut resumed).await;
     let c = next_event(&mut resumed).await;
-    assert_eq!((a.seq, b.seq, c.seq), (created.seq + 1, created.seq + 2, created.seq + 3));
+    assert_eq!(
+        (a.seq, b.seq, c.seq),
+        (created.seq + 1, created.seq + 2, created.seq + 3)
+    );
     assert_eq!(a.action, "ticket.created");
     assert_eq!(b.action, "work_order.dispatched");
     assert_eq!(b.actor, "dispatcher01");
     assert_eq!(c.action, "ticket.dispatched");
     assert!(
-        tokio::time::timeout(Duration::from_millis(300), resumed.next()).await.is_err(),
+        tokio::time::timeout(Duration::from_millis(300), resumed.next())
+            .await
+            .is_err(),
         "nothing more until something new happens"
     );
 }
@@ -70,7 +77,8 @@ async fn subscribers_resume_from_their_cursor_without_gaps_or_repeats() {
 async fn events_are_append_only_in_the_database() {
     let h = start().await;
     h.create("13800138000").await;
-    let conn = rusqlite::Connection::open(h.dir.path().join(ticket_core::app::DATABASE_FILE)).unwrap();
+    let conn =
+        rusqlite::Connection::open(h.dir.path().join(ticket_core::app::DATABASE_FILE)).unwrap();
     let update = conn.execute("UPDATE events SET reason = 'rewritten'", []);
     assert!(update.unwrap_err().to_string().contains("append-only"));
     let delete = conn.execute("DELETE FROM events", []);
@@ -109,13 +117,21 @@ async fn a_call_is_recorded_once_however_often_its_events_are_delivered() {
     let all = [offered, queued, answered, transferred, ended, recording];
     let mut call_id = 0;
     for event in &all {
-        let response = calls.record_call_event(event.clone()).await.unwrap().into_inner();
+        let response = calls
+            .record_call_event(event.clone())
+            .await
+            .unwrap()
+            .into_inner();
         assert!(!response.duplicate);
         call_id = response.call_id;
     }
     // The outbox retries after an outage: every event again, out of order.
     for event in all.iter().rev() {
-        let response = calls.record_call_event(event.clone()).await.unwrap().into_inner();
+        let response = calls
+            .record_call_event(event.clone())
+            .await
+            .unwrap()
+            .into_inner();
         assert!(response.duplicate);
         assert_eq!(response.call_id, call_id);
     }
@@ -139,12 +155,20 @@ async fn a_call_is_recorded_once_however_often_its_events_are_delivered() {
     // The agent links the call to the ticket written during it.
     let mut request = wage_ticket("13800138000");
     request.call_ids = vec![call_id];
-    let ticket = h.tickets("agent01").create_ticket(request).await.unwrap().into_inner();
+    let ticket = h
+        .tickets("agent01")
+        .create_ticket(request)
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(ticket.call_ids, [call_id]);
     let missing_call = {
         let mut request = wage_ticket("13800138000");
         request.call_ids = vec![call_id + 100];
-        h.tickets("agent01").create_ticket(request).await.unwrap_err()
+        h.tickets("agent01")
+            .create_ticket(request)
+            .await
+            .unwrap_err()
     };
     assert_eq!(violated_fields(&missing_call), ["call_ids[0]"]);
 }
@@ -178,7 +202,10 @@ async fn an_unanswered_call_that_ends_is_abandoned_and_bad_events_are_named() {
     let err = calls.record_call_event(bad).await.unwrap_err();
     let mut fields = violated_fields(&err);
     fields.sort();
-    assert_eq!(fields, ["at_ms", "event_id", "recording_path", "recording_sha256"]);
+    assert_eq!(
+        fields,
+        ["at_ms", "event_id", "recording_path", "recording_sha256"]
+    );
     let unknown = calls
         .get_call(pb::GetCallRequest {
             call_uuid: "nope".into(),

@@ -47,8 +47,14 @@ async fn phone_and_id_numbers_are_masked_in_logs() {
         .unwrap();
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("138****5678"), "the masked caller is logged:\n{logs}");
+    assert!(
+        logs.contains("138****5678"),
+        "the masked caller is logged:\n{logs}"
+    );
     for secret in ["13812345678", "11010519491231002X", "110105194912310021"] {
-        assert!(!logs.contains(secret), "{secret} leaked into the logs:\n{logs}");
+        assert!(
+            !logs.contains(secret),
+            "{secret} leaked into the logs:\n{logs}"
+        );
     }
 }

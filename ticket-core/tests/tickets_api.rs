@@ -41,13 +41,23 @@ async fn phone_forms_are_normalised_and_priority_follows_workers_and_urgency() {
     let h = start().await;
     let mut request = wage_ticket("+86 138-0013-8000");
     request.workers = 30;
-    let collective = h.tickets("agent01").create_ticket(request).await.unwrap().into_inner();
+    let collective = h
+        .tickets("agent01")
+        .create_ticket(request)
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(collective.caller.unwrap().phone, "13800138000");
     assert_eq!(collective.priority, pb::Priority::Collective as i32);
 
     let mut request = wage_ticket("020-87654321");
     request.urgent = true;
-    let urgent = h.tickets("agent01").create_ticket(request).await.unwrap().into_inner();
+    let urgent = h
+        .tickets("agent01")
+        .create_ticket(request)
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(urgent.priority, pb::Priority::Urgent as i32);
 }
 
@@ -61,12 +71,16 @@ async fn every_bad_field_is_named_and_nothing_is_stored() {
     request.employer = Some(pb::Employer {
         name: "某公司".into(),
         uscc: "91350100M000100Y44".into(), // wrong check character
-        region_code: "449999".into(),       // not in GB/T 2260
-        industry_code: "99".into(),         // not in GB/T 4754
+        region_code: "449999".into(),      // not in GB/T 2260
+        industry_code: "99".into(),        // not in GB/T 4754
     });
     request.workers = 0;
     request.topic = String::new();
-    let status = h.tickets("agent01").create_ticket(request).await.unwrap_err();
+    let status = h
+        .tickets("agent01")
+        .create_ticket(request)
+        .await
+        .unwrap_err();
     let mut fields = violated_fields(&status);
     fields.sort();
     assert_eq!(
@@ -81,7 +95,11 @@ async fn every_bad_field_is_named_and_nothing_is_stored() {
             "workers"
         ]
     );
-    assert!(status.message().contains("caller.phone"), "{}", status.message());
+    assert!(
+        status.message().contains("caller.phone"),
+        "{}",
+        status.message()
+    );
     assert_eq!(h.count("tickets"), tickets_before);
     assert_eq!(h.count("events"), events_before);
 }
@@ -92,7 +110,11 @@ async fn missing_channel_and_kind_are_refused() {
     let mut request = wage_ticket("13800138000");
     request.channel = 0;
     request.kind = 42;
-    let status = h.tickets("agent01").create_ticket(request).await.unwrap_err();
+    let status = h
+        .tickets("agent01")
+        .create_ticket(request)
+        .await
+        .unwrap_err();
     let mut fields = violated_fields(&status);
     fields.sort();
     assert_eq!(fields, ["channel", "kind"]);
@@ -104,7 +126,12 @@ async fn valid_identity_numbers_are_accepted() {
     let mut request = wage_ticket("13800138000");
     request.caller.as_mut().unwrap().resident_id = "11010519491231002x".into();
     request.employer.as_mut().unwrap().uscc = "91350100m000100y43".into();
-    let ticket = h.tickets("agent01").create_ticket(request).await.unwrap().into_inner();
+    let ticket = h
+        .tickets("agent01")
+        .create_ticket(request)
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(ticket.caller.unwrap().resident_id, "11010519491231002X");
     assert_eq!(ticket.employer.unwrap().uscc, "91350100M000100Y43");
 }
@@ -114,8 +141,18 @@ async fn a_retried_create_returns_the_first_ticket() {
     let h = start().await;
     let mut request = wage_ticket("13800138000");
     request.request_id = "agent01-7f3a".into();
-    let first = h.tickets("agent01").create_ticket(request.clone()).await.unwrap().into_inner();
-    let again = h.tickets("agent01").create_ticket(request).await.unwrap().into_inner();
+    let first = h
+        .tickets("agent01")
+        .create_ticket(request.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    let again = h
+        .tickets("agent01")
+        .create_ticket(request)
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(first.id, again.id);
     assert_eq!(h.count("tickets"), 1);
 }
@@ -131,16 +168,30 @@ async fn possible_duplicates_are_flagged_within_the_window() {
     // Another caller about the same employer (no USCC: by normalised name) and topic: flagged.
     let mut request = wage_ticket("13600136000");
     request.employer.as_mut().unwrap().name = "广州某某建筑劳务（有限公司）".into();
-    let third = h.tickets("agent01").create_ticket(request).await.unwrap().into_inner();
+    let third = h
+        .tickets("agent01")
+        .create_ticket(request)
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(third.possible_duplicates, [second.id, first.id]);
     // Past the 30-day window: not flagged.
     h.clock.advance(31 * DAY);
     let mut request = wage_ticket("13500135000");
     request.employer.as_mut().unwrap().name = "另一家公司".into();
-    let late = h.tickets("agent01").create_ticket(request).await.unwrap().into_inner();
+    let late = h
+        .tickets("agent01")
+        .create_ticket(request)
+        .await
+        .unwrap()
+        .into_inner();
     assert!(late.possible_duplicates.is_empty());
     let late_same_caller = h.create("13800138000").await;
-    assert!(late_same_caller.possible_duplicates.is_empty(), "{:?}", late_same_caller.possible_duplicates);
+    assert!(
+        late_same_caller.possible_duplicates.is_empty(),
+        "{:?}",
+        late_same_caller.possible_duplicates
+    );
 }
 
 #[tokio::test]
@@ -150,7 +201,12 @@ async fn chinese_full_text_search_finds_two_character_words() {
     let mut injury = wage_ticket("13900139000");
     injury.topic = "工伤".into();
     injury.description = "在车间操作冲床时手指受伤，公司不给认定工伤".into();
-    let injury = h.tickets("agent01").create_ticket(injury).await.unwrap().into_inner();
+    let injury = h
+        .tickets("agent01")
+        .create_ticket(injury)
+        .await
+        .unwrap()
+        .into_inner();
 
     let search = |text: &str| {
         let mut client = h.tickets("agent01");
@@ -196,7 +252,12 @@ async fn search_by_fields_region_subtree_and_paging() {
     let mut shenzhen = wage_ticket("13900139000");
     shenzhen.employer.as_mut().unwrap().region_code = "440305".into();
     shenzhen.place_region_code = "440305".into();
-    let shenzhen = h.tickets("agent01").create_ticket(shenzhen).await.unwrap().into_inner();
+    let shenzhen = h
+        .tickets("agent01")
+        .create_ticket(shenzhen)
+        .await
+        .unwrap()
+        .into_inner();
 
     let mut client = h.tickets("supervisor01");
     let in_shenzhen = client
@@ -207,7 +268,10 @@ async fn search_by_fields_region_subtree_and_paging() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(in_shenzhen.tickets.iter().map(|t| t.id).collect::<Vec<_>>(), [shenzhen.id]);
+    assert_eq!(
+        in_shenzhen.tickets.iter().map(|t| t.id).collect::<Vec<_>>(),
+        [shenzhen.id]
+    );
 
     let page = client
         .search_tickets(pb::SearchTicketsRequest {
@@ -269,7 +333,10 @@ async fn caller_lookup_shows_past_tickets_and_calls() {
         .unwrap()
         .into_inner();
     assert_eq!(history.phone, "13800138000");
-    assert_eq!(history.tickets.iter().map(|t| t.id).collect::<Vec<_>>(), [first.id]);
+    assert_eq!(
+        history.tickets.iter().map(|t| t.id).collect::<Vec<_>>(),
+        [first.id]
+    );
     assert_eq!(history.open_tickets, 1);
     assert_eq!(history.calls.len(), 1);
     assert_eq!(history.calls[0].call_uuid, "call-1");
@@ -314,7 +381,11 @@ async fn outcomes_without_a_work_order_need_their_reasons() {
         .await
         .unwrap_err();
     assert_eq!(again.code(), Code::FailedPrecondition);
-    assert!(again.message().contains("resolved_on_call"), "{}", again.message());
+    assert!(
+        again.message().contains("resolved_on_call"),
+        "{}",
+        again.message()
+    );
 
     let other = h.create("13900139000").await;
     let no_reason = tickets
@@ -393,9 +464,20 @@ async fn updates_and_notes_are_logged_with_before_and_after() {
         .into_inner()
         .events;
     let actions: Vec<&str> = history.iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(actions, ["ticket.created", "ticket.updated", "ticket.note_added"]);
+    assert_eq!(
+        actions,
+        ["ticket.created", "ticket.updated", "ticket.note_added"]
+    );
     let update = &history[1];
     assert_eq!(update.reason, "来电人补充：共12名工友");
-    assert!(update.before_json.contains("\"workers\":1"), "{}", update.before_json);
-    assert!(update.after_json.contains("\"workers\":12"), "{}", update.after_json);
+    assert!(
+        update.before_json.contains("\"workers\":1"),
+        "{}",
+        update.before_json
+    );
+    assert!(
+        update.after_json.contains("\"workers\":12"),
+        "{}",
+        update.after_json
+    );
 }

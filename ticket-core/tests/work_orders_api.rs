@@ -7,7 +7,13 @@ use hotline_api::ticket::v1 as pb;
 use pb::act_request::Action;
 use tonic::Code;
 
-async fn act(h: &Harness, user: &str, id: i64, action: Action, reason: &str) -> Result<pb::WorkOrder, tonic::Status> {
+async fn act(
+    h: &Harness,
+    user: &str,
+    id: i64,
+    action: Action,
+    reason: &str,
+) -> Result<pb::WorkOrder, tonic::Status> {
     h.work_orders(user)
         .act(pb::ActRequest {
             work_order_id: id,
@@ -38,7 +44,9 @@ async fn full_lifecycle_closes_the_ticket_with_its_work_order() {
     assert_eq!(wo.rule, "territorial 440106");
 
     h.clock.advance(HOUR);
-    let wo = act(&h, "tianhe01", wo.id, Action::Sign(pb::Sign {}), "").await.unwrap();
+    let wo = act(&h, "tianhe01", wo.id, Action::Sign(pb::Sign {}), "")
+        .await
+        .unwrap();
     assert_eq!(wo.signed_at_ms, h.clock.now());
     h.clock.advance(3 * DAY);
     let wo = act(&h, "tianhe01", wo.id, reply(), "").await.unwrap();
@@ -70,7 +78,9 @@ async fn full_lifecycle_closes_the_ticket_with_its_work_order() {
     .await
     .unwrap();
     assert_eq!(wo.state, "called_back");
-    let wo = act(&h, "dispatcher01", wo.id, Action::Close(pb::Close {}), "").await.unwrap();
+    let wo = act(&h, "dispatcher01", wo.id, Action::Close(pb::Close {}), "")
+        .await
+        .unwrap();
     assert_eq!(wo.state, "closed");
 
     let ticket = h
@@ -121,11 +131,16 @@ async fn illegal_transition_names_the_current_state_and_changes_nothing() {
     let events_before = h.count("events");
     let err = act(&h, "tianhe01", wo.id, reply(), "").await.unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
-    assert_eq!(err.message(), "cannot reply to a work order that is dispatched");
+    assert_eq!(
+        err.message(),
+        "cannot reply to a work order that is dispatched"
+    );
     assert_eq!(h.count("events"), events_before);
     let unchanged = h
         .work_orders("tianhe01")
-        .get_work_order(pb::GetWorkOrderRequest { work_order_id: wo.id })
+        .get_work_order(pb::GetWorkOrderRequest {
+            work_order_id: wo.id,
+        })
         .await
         .unwrap()
         .into_inner();
@@ -149,13 +164,25 @@ async fn return_reroute_and_second_dispatch_rules() {
         .await
         .unwrap_err();
     assert_eq!(twice.code(), Code::FailedPrecondition);
-    assert!(twice.message().contains("work order still open"), "{}", twice.message());
+    assert!(
+        twice.message().contains("work order still open"),
+        "{}",
+        twice.message()
+    );
 
-    let no_reason = act(&h, "tianhe01", first.id, Action::Return(pb::Return {}), " ").await.unwrap_err();
-    assert_eq!(violated_fields(&no_reason), ["reason"]);
-    let returned = act(&h, "tianhe01", first.id, Action::Return(pb::Return {}), "用人单位注册地在海珠区")
+    let no_reason = act(&h, "tianhe01", first.id, Action::Return(pb::Return {}), " ")
         .await
-        .unwrap();
+        .unwrap_err();
+    assert_eq!(violated_fields(&no_reason), ["reason"]);
+    let returned = act(
+        &h,
+        "tianhe01",
+        first.id,
+        Action::Return(pb::Return {}),
+        "用人单位注册地在海珠区",
+    )
+    .await
+    .unwrap();
     assert_eq!(returned.state, "returned");
     assert_eq!(returned.return_reason, "用人单位注册地在海珠区");
     let second = h.dispatch(ticket.id, "440105").await;
@@ -179,7 +206,9 @@ async fn extension_rework_and_unsatisfied_callback() {
     let h = start().await;
     let ticket = h.create("13800138000").await;
     let wo = h.dispatch(ticket.id, "440106").await;
-    let wo = act(&h, "tianhe01", wo.id, Action::Sign(pb::Sign {}), "").await.unwrap();
+    let wo = act(&h, "tianhe01", wo.id, Action::Sign(pb::Sign {}), "")
+        .await
+        .unwrap();
     let too_long = act(
         &h,
         "tianhe01",
@@ -203,11 +232,20 @@ async fn extension_rework_and_unsatisfied_callback() {
     )
     .await
     .unwrap();
-    assert_eq!(asked.extension_requested_until_ms, wo.reply_due_at_ms + 10 * DAY);
+    assert_eq!(
+        asked.extension_requested_until_ms,
+        wo.reply_due_at_ms + 10 * DAY
+    );
     // The union cannot approve its own extension.
-    let own = act(&h, "tianhe01", wo.id, Action::DecideExtension(pb::DecideExtension { approve: true }), "")
-        .await
-        .unwrap_err();
+    let own = act(
+        &h,
+        "tianhe01",
+        wo.id,
+        Action::DecideExtension(pb::DecideExtension { approve: true }),
+        "",
+    )
+    .await
+    .unwrap_err();
     assert_eq!(own.code(), Code::PermissionDenied);
     let approved = act(
         &h,
@@ -263,7 +301,10 @@ async fn extension_rework_and_unsatisfied_callback() {
     .unwrap();
     assert_eq!(unsatisfied.state, "signed");
     assert_eq!(unsatisfied.reopen_count, 1);
-    assert_eq!(unsatisfied.callback_result, pb::CallbackResult::Unsatisfied as i32);
+    assert_eq!(
+        unsatisfied.callback_result,
+        pb::CallbackResult::Unsatisfied as i32
+    );
 }
 
 #[tokio::test]
@@ -271,9 +312,17 @@ async fn optimistic_version_check_and_urges() {
     let h = start().await;
     let ticket = h.create("13800138000").await;
     let wo = h.dispatch(ticket.id, "440106").await;
-    let urged = act(&h, "supervisor01", wo.id, Action::Urge(pb::Urge { level: "urge".into() }), "已超时")
-        .await
-        .unwrap();
+    let urged = act(
+        &h,
+        "supervisor01",
+        wo.id,
+        Action::Urge(pb::Urge {
+            level: "urge".into(),
+        }),
+        "已超时",
+    )
+    .await
+    .unwrap();
     assert_eq!(urged.urge_count, 1);
     assert_eq!(urged.state, "dispatched");
     let stale = h
@@ -308,5 +357,9 @@ async fn optimistic_version_check_and_urges() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(overdue.work_orders.len(), 1, "not signed a day after dispatch");
+    assert_eq!(
+        overdue.work_orders.len(),
+        1,
+        "not signed a day after dispatch"
+    );
 }

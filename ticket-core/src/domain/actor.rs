@@ -60,6 +60,8 @@ pub struct Actor {
     /// The place in the tree this actor works from, '/1/4/17/': a prefix match finds its
     /// subtree. For staff of the hotline centre, the provincial union's place.
     pub org_path: String,
+    /// The GB/T 2260 region the actor's organisation covers ('' for industry unions).
+    pub org_region: String,
 }
 
 impl Actor {
@@ -120,7 +122,8 @@ pub fn actor_for_token(conn: &Connection, token: &str) -> Result<Option<Actor>, 
         // The hotline centre works for the whole province: its staff reach what the
         // centre's parent (the provincial union) reaches.
         "SELECT u.id, u.name, u.role, o.id, o.code,
-                CASE WHEN o.kind = 'centre' THEN COALESCE(p.path, o.path) ELSE o.path END
+                CASE WHEN o.kind = 'centre' THEN COALESCE(p.path, o.path) ELSE o.path END,
+                COALESCE(CASE WHEN o.kind = 'centre' THEN p.region_code ELSE o.region_code END, '')
            FROM tokens t JOIN users u ON u.id = t.user_id JOIN organisations o ON o.id = u.org_id
                 LEFT JOIN organisations p ON p.id = o.parent_id
           WHERE t.hash = ?1 AND t.revoked_at IS NULL AND u.active = 1",
@@ -134,6 +137,7 @@ pub fn actor_for_token(conn: &Connection, token: &str) -> Result<Option<Actor>, 
                 org_id: row.get(3)?,
                 org_code: row.get(4)?,
                 org_path: row.get(5)?,
+                org_region: row.get(6)?,
             })
         },
     )

@@ -2,9 +2,12 @@
 //! It never sees tonic or protobuf types; the `grpc` module adapts to it.
 
 pub mod actor;
+pub mod alerts;
 pub mod calls;
 pub mod directory;
+pub mod dispatch_queue;
 pub mod events;
+pub mod notices;
 pub mod records;
 pub mod text;
 pub mod tickets;

@@ -115,6 +115,10 @@ pub struct TicketRecord {
     pub created_by: String,
     pub intake_org_code: String,
     pub version: i64,
+    /// When an agent handed it to the dispatcher for routing.
+    pub submitted_at: Option<i64>,
+    /// Set while the ticket waits for a person to choose its union.
+    pub manual_dispatch_reason: String,
 }
 
 #[derive(Clone, Debug, Serialize)]

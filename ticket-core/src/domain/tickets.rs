@@ -56,6 +56,7 @@ pub struct SearchQuery {
     pub created_to: Option<i64>,
     pub limit: i64,
     pub before_id: Option<i64>,
+    pub awaiting_manual_dispatch: bool,
 }
 
 pub struct CallerHistory {
@@ -217,6 +218,8 @@ impl TicketCore {
             created_by: actor.name.clone(),
             intake_org_code: actor.org_code.clone(),
             version: 1,
+            submitted_at: None,
+            manual_dispatch_reason: String::new(),
         };
         let prefix = self.config.ticket_prefix.clone();
         let since = now - self.config.duplicate_window_days * 86_400_000;
@@ -319,6 +322,7 @@ impl TicketCore {
             org_id: 0,
             org_code: String::new(),
             org_path: "/".into(),
+            org_region: String::new(),
         }
     }
 
@@ -673,6 +677,11 @@ impl TicketCore {
         if let Some(to) = query.created_to {
             sql.push_str(" AND t.created_at < ?");
             params.push(to.into());
+        }
+        if query.awaiting_manual_dispatch {
+            sql.push_str(
+                " AND t.manual_dispatch_reason <> '' AND t.state IN ('registered', 'dispatched')",
+            );
         }
         if let Some(before) = query.before_id {
             sql.push_str(" AND t.id < ?");

@@ -98,6 +98,8 @@ impl TicketCore {
                 let open = work_orders::has_open(conn, ticket.id)?;
                 let mut after = ticket.clone();
                 after.state = ticket_lifecycle::apply(ticket.state, TicketAction::Dispatch, open)?;
+                // Placed now, by the dispatcher or by a person: off the manual queue.
+                after.manual_dispatch_reason.clear();
                 let id = work_orders::insert(
                     conn,
                     ticket.id,
@@ -121,7 +123,7 @@ impl TicketCore {
                         ticket_id: ticket.id,
                     },
                 )?;
-                if after.state != ticket.state {
+                if after != ticket {
                     after.updated_at = now;
                     after.version += 1;
                     let key = super::text::employer_key(&after.employer.uscc, &after.employer.name);

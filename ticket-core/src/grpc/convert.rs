@@ -137,6 +137,8 @@ pub fn ticket_to(view: TicketView) -> pb::Ticket {
             })
             .collect(),
         version: t.version,
+        submitted_at_ms: t.submitted_at.unwrap_or(0),
+        manual_dispatch_reason: t.manual_dispatch_reason,
     }
 }
 
@@ -291,5 +293,55 @@ pub fn user_to(u: UserRecord) -> pb::User {
         org_code: u.org_code,
         email: u.email,
         active: u.active,
+    }
+}
+
+pub fn notice_kind_from(value: i32) -> Option<&'static str> {
+    match pb::NoticeKind::try_from(value).ok()? {
+        pb::NoticeKind::Outcome => Some("outcome"),
+        pb::NoticeKind::NotAccepted => Some("not_accepted"),
+        pb::NoticeKind::Duplicate => Some("duplicate"),
+        pb::NoticeKind::NoLonger => Some("no_longer"),
+        pb::NoticeKind::Forwarded => Some("forwarded"),
+        pb::NoticeKind::Unspecified => None,
+    }
+}
+
+fn notice_kind_to(kind: &str) -> pb::NoticeKind {
+    match kind {
+        "outcome" => pb::NoticeKind::Outcome,
+        "not_accepted" => pb::NoticeKind::NotAccepted,
+        "duplicate" => pb::NoticeKind::Duplicate,
+        "no_longer" => pb::NoticeKind::NoLonger,
+        "forwarded" => pb::NoticeKind::Forwarded,
+        _ => pb::NoticeKind::Unspecified,
+    }
+}
+
+pub fn notice_to(n: crate::domain::notices::NoticeRecord) -> pb::Notice {
+    pb::Notice {
+        id: n.id,
+        ticket_id: n.ticket_id,
+        kind: notice_kind_to(&n.kind) as i32,
+        title: n.title,
+        body: n.body,
+        emailed_to: n.emailed_to,
+        created_at_ms: n.created_at,
+        created_by: n.created_by,
+    }
+}
+
+pub fn alert_to(a: crate::domain::alerts::AlertRecord) -> pb::Alert {
+    pb::Alert {
+        id: a.id,
+        key: a.key,
+        kind: a.kind,
+        message: a.message,
+        ticket_ids: a.ticket_ids,
+        region_code: a.region_code,
+        raised_at_ms: a.raised_at,
+        raised_by: a.raised_by,
+        acknowledged_at_ms: a.acknowledged_at.unwrap_or(0),
+        acknowledged_by: a.acknowledged_by,
     }
 }

@@ -1,6 +1,7 @@
 //! gRPC adapters: unwrap the request, authenticate, call the domain, convert the
 //! result. The one mapping from domain errors to gRPC status codes lives here.
 
+pub mod alerts;
 pub mod calls;
 pub mod convert;
 pub mod directory;

@@ -7,6 +7,7 @@ use tonic::{Request, Response, Status};
 use super::convert::{caller_from, employer_from, kind_from, ticket_to};
 use super::{Handlers, optional_ms, required_id, status};
 use crate::domain::CoreError;
+use crate::domain::notices::NewNotice;
 use crate::domain::records::{NewTicket, TicketPatch};
 use crate::domain::tickets::{Disposition, SearchQuery};
 
@@ -191,6 +192,7 @@ impl TicketService for Handlers {
             created_to: optional_ms(r.created_to_ms),
             limit: r.limit as i64,
             before_id: optional_ms(r.before_id),
+            awaiting_manual_dispatch: r.awaiting_manual_dispatch,
         };
         let (views, next) = self.core.search(&actor, query).await.map_err(status)?;
         Ok(Response::new(pb::SearchTicketsResponse {
@@ -219,6 +221,66 @@ impl TicketService for Handlers {
                 .map(super::convert::call_to)
                 .collect(),
             open_tickets: history.open_tickets,
+        }))
+    }
+
+    async fn submit_for_dispatch(
+        &self,
+        request: Request<pb::SubmitForDispatchRequest>,
+    ) -> Result<Response<pb::Ticket>, Status> {
+        let actor = self.actor(&request).await?;
+        let r = request.into_inner();
+        let id = required_id("ticket_id", r.ticket_id)?;
+        let view = self
+            .core
+            .submit_for_dispatch(&actor, id, r.note)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(ticket_to(view)))
+    }
+
+    async fn request_manual_dispatch(
+        &self,
+        request: Request<pb::RequestManualDispatchRequest>,
+    ) -> Result<Response<pb::Ticket>, Status> {
+        let actor = self.actor(&request).await?;
+        let r = request.into_inner();
+        let id = required_id("ticket_id", r.ticket_id)?;
+        let view = self
+            .core
+            .request_manual_dispatch(&actor, id, r.reason)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(ticket_to(view)))
+    }
+
+    async fn add_notice(
+        &self,
+        request: Request<pb::AddNoticeRequest>,
+    ) -> Result<Response<pb::Notice>, Status> {
+        let actor = self.actor(&request).await?;
+        let r = request.into_inner();
+        let notice = NewNotice {
+            ticket_id: required_id("ticket_id", r.ticket_id)?,
+            kind: super::convert::notice_kind_from(r.kind),
+            title: r.title,
+            body: r.body,
+            emailed_to: r.emailed_to.trim().to_owned(),
+            dedup_key: r.dedup_key,
+        };
+        let record = self.core.add_notice(&actor, notice).await.map_err(status)?;
+        Ok(Response::new(super::convert::notice_to(record)))
+    }
+
+    async fn list_notices(
+        &self,
+        request: Request<pb::ListNoticesRequest>,
+    ) -> Result<Response<pb::ListNoticesResponse>, Status> {
+        let actor = self.actor(&request).await?;
+        let id = required_id("ticket_id", request.into_inner().ticket_id)?;
+        let notices = self.core.list_notices(&actor, id).await.map_err(status)?;
+        Ok(Response::new(pb::ListNoticesResponse {
+            notices: notices.into_iter().map(super::convert::notice_to).collect(),
         }))
     }
 }

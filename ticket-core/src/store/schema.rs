@@ -176,6 +176,39 @@ const MIGRATIONS: &[&str] = &[
         value INTEGER NOT NULL
     );
     "#,
+    // 2: what the dispatcher needs: submission for routing, the manual queue,
+    // worker notices, alerts.
+    r#"
+    ALTER TABLE tickets ADD COLUMN submitted_at INTEGER;
+    ALTER TABLE tickets ADD COLUMN manual_dispatch_reason TEXT NOT NULL DEFAULT '';
+
+    CREATE TABLE notices (
+        id INTEGER PRIMARY KEY,
+        ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+        kind TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        emailed_to TEXT NOT NULL DEFAULT '',
+        dedup_key TEXT UNIQUE,
+        created_at INTEGER NOT NULL,
+        created_by INTEGER NOT NULL REFERENCES users(id)
+    );
+    CREATE INDEX notices_ticket ON notices(ticket_id);
+
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        message TEXT NOT NULL,
+        ticket_ids TEXT NOT NULL DEFAULT '[]',
+        region_code TEXT NOT NULL DEFAULT '',
+        raised_at INTEGER NOT NULL,
+        raised_by TEXT NOT NULL,
+        acknowledged_at INTEGER,
+        acknowledged_by TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX alerts_raised ON alerts(raised_at);
+    "#,
 ];
 
 /// The schema version this build expects.

@@ -16,7 +16,8 @@ pub const TICKET_SELECT: &str = "SELECT t.id, t.number, t.channel, t.kind, t.pri
         t.employer_name, t.employer_uscc, t.employer_region, t.employer_industry,
         t.place_region, t.place_detail, t.workers, t.description, t.urgent,
         t.disposition_reason, t.duplicate_of, t.forwarded_to,
-        t.created_at, t.updated_at, t.closed_at, u.name, o.code, t.version
+        t.created_at, t.updated_at, t.closed_at, u.name, o.code, t.version,
+        t.submitted_at, t.manual_dispatch_reason
    FROM tickets t JOIN users u ON u.id = t.created_by JOIN organisations o ON o.id = t.intake_org_id";
 
 fn text_enum<T>(row: &Row, index: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
@@ -65,6 +66,8 @@ pub fn ticket_from_row(row: &Row) -> rusqlite::Result<TicketRecord> {
         created_by: row.get(26)?,
         intake_org_code: row.get(27)?,
         version: row.get(28)?,
+        submitted_at: row.get(29)?,
+        manual_dispatch_reason: row.get(30)?,
     })
 }
 
@@ -180,7 +183,8 @@ pub fn update(conn: &Connection, r: &TicketRecord, employer_key: &str) -> Result
             employer_name = ?10, employer_key = ?11, employer_uscc = ?12, employer_region = ?13,
             employer_industry = ?14, place_region = ?15, place_detail = ?16, workers = ?17,
             description = ?18, urgent = ?19, disposition_reason = ?20, duplicate_of = ?21,
-            forwarded_to = ?22, updated_at = ?23, closed_at = ?24, version = ?25
+            forwarded_to = ?22, updated_at = ?23, closed_at = ?24, version = ?25,
+            submitted_at = ?26, manual_dispatch_reason = ?27
          WHERE id = ?1",
     )
     .map_err(storage)?
@@ -210,6 +214,8 @@ pub fn update(conn: &Connection, r: &TicketRecord, employer_key: &str) -> Result
         r.updated_at,
         r.closed_at,
         r.version,
+        r.submitted_at,
+        r.manual_dispatch_reason,
     ])
     .map_err(storage)?;
     Ok(())

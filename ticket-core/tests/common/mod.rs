@@ -45,8 +45,13 @@ impl Clock for TestClock {
 pub struct Bearer(pub MetadataValue<tonic::metadata::Ascii>);
 
 impl Interceptor for Bearer {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        request.metadata_mut().insert("authorization", self.0.clone());
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        request
+            .metadata_mut()
+            .insert("authorization", self.0.clone());
         Ok(request)
     }
 }
@@ -113,28 +118,59 @@ pub async fn start() -> Harness {
 
 impl Harness {
     pub fn bearer(&self, user: &str) -> Bearer {
-        let token = self.tokens.get(user).unwrap_or_else(|| panic!("no token for {user}"));
+        let token = self
+            .tokens
+            .get(user)
+            .unwrap_or_else(|| panic!("no token for {user}"));
         Bearer(format!("Bearer {token}").parse().unwrap())
     }
 
     pub fn tickets(&self, user: &str) -> pb::ticket_service_client::TicketServiceClient<Authed> {
-        pb::ticket_service_client::TicketServiceClient::with_interceptor(self.channel.clone(), self.bearer(user))
+        pb::ticket_service_client::TicketServiceClient::with_interceptor(
+            self.channel.clone(),
+            self.bearer(user),
+        )
     }
 
-    pub fn work_orders(&self, user: &str) -> pb::work_order_service_client::WorkOrderServiceClient<Authed> {
-        pb::work_order_service_client::WorkOrderServiceClient::with_interceptor(self.channel.clone(), self.bearer(user))
+    pub fn work_orders(
+        &self,
+        user: &str,
+    ) -> pb::work_order_service_client::WorkOrderServiceClient<Authed> {
+        pb::work_order_service_client::WorkOrderServiceClient::with_interceptor(
+            self.channel.clone(),
+            self.bearer(user),
+        )
     }
 
     pub fn calls(&self, user: &str) -> pb::call_service_client::CallServiceClient<Authed> {
-        pb::call_service_client::CallServiceClient::with_interceptor(self.channel.clone(), self.bearer(user))
+        pb::call_service_client::CallServiceClient::with_interceptor(
+            self.channel.clone(),
+            self.bearer(user),
+        )
     }
 
     pub fn events(&self, user: &str) -> pb::event_service_client::EventServiceClient<Authed> {
-        pb::event_service_client::EventServiceClient::with_interceptor(self.channel.clone(), self.bearer(user))
+        pb::event_service_client::EventServiceClient::with_interceptor(
+            self.channel.clone(),
+            self.bearer(user),
+        )
     }
 
-    pub fn directory(&self, user: &str) -> pb::directory_service_client::DirectoryServiceClient<Authed> {
-        pb::directory_service_client::DirectoryServiceClient::with_interceptor(self.channel.clone(), self.bearer(user))
+    pub fn directory(
+        &self,
+        user: &str,
+    ) -> pb::directory_service_client::DirectoryServiceClient<Authed> {
+        pb::directory_service_client::DirectoryServiceClient::with_interceptor(
+            self.channel.clone(),
+            self.bearer(user),
+        )
+    }
+
+    pub fn alerts(&self, user: &str) -> pb::alert_service_client::AlertServiceClient<Authed> {
+        pb::alert_service_client::AlertServiceClient::with_interceptor(
+            self.channel.clone(),
+            self.bearer(user),
+        )
     }
 
     pub fn raw_channel(&self) -> Channel {
@@ -143,9 +179,13 @@ impl Harness {
 
     /// Rows in a table, read straight from the database file.
     pub fn count(&self, table: &str) -> i64 {
-        let conn = rusqlite::Connection::open(self.dir.path().join(ticket_core::app::DATABASE_FILE)).unwrap();
-        conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| row.get(0))
-            .unwrap()
+        let conn =
+            rusqlite::Connection::open(self.dir.path().join(ticket_core::app::DATABASE_FILE))
+                .unwrap();
+        conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| {
+            row.get(0)
+        })
+        .unwrap()
     }
 
     /// A ticket about unpaid wages; `phone` varies the caller.
