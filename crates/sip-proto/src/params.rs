@@ -3,9 +3,7 @@
 use std::fmt;
 
 use crate::error::ParseError;
-use crate::text::{
-    is_token, is_token_char, split_top_level, take_quoted_string, trim_lws, unquote,
-};
+use crate::text::{is_token, split_top_level, take_quoted_string, trim_lws, unquote};
 
 /// One parameter. `value` is kept exactly as written (a quoted value keeps its quotes),
 /// so that unknown parameters are forwarded unchanged.
@@ -110,7 +108,9 @@ impl Params {
     }
 }
 
-/// `gen-value = token / host / quoted-string`.
+/// `gen-value = token / host / quoted-string`, read liberally: an unquoted value may
+/// hold any visible character but `"` (some clients send `+sip.instance=<urn:…>`
+/// without quotes), since `;` and `,` have already been split off.
 fn check_header_param_value(value: &str) -> Result<(), &'static str> {
     if value.starts_with('"') {
         let (_, rest) = take_quoted_string(value)?;
@@ -122,14 +122,13 @@ fn check_header_param_value(value: &str) -> Result<(), &'static str> {
     if value.is_empty() {
         return Err("empty parameter value");
     }
-    // `host` adds `:`, `[` and `]` (IPv6 references) to the token characters.
     if value
         .chars()
-        .all(|c| is_token_char(c) || matches!(c, ':' | '[' | ']'))
+        .all(|c| !c.is_whitespace() && !c.is_control() && c != '"')
     {
         Ok(())
     } else {
-        Err("parameter value is neither a token, a host nor a quoted string")
+        Err("parameter value has spaces or quotes outside a quoted string")
     }
 }
 
@@ -171,6 +170,18 @@ mod tests {
     fn rejects_empty_parameters() {
         assert!(Params::parse_header_params(";", "Via").is_err());
         assert!(Params::parse_header_params("a;;b", "Via").is_err());
+    }
+
+    #[test]
+    fn unquoted_values_are_read_liberally() {
+        let params = Params::parse_header_params(
+            "+sip.instance=<urn:uuid:00000000-0000-1000-8000-000A95A0E128>;reg-id=1",
+            "Contact",
+        )
+        .unwrap();
+        assert_eq!(params.get("reg-id"), Some(Some("1")));
+        assert!(Params::parse_header_params("a=b c", "Contact").is_err());
+        assert!(Params::parse_header_params("a=b\"c", "Contact").is_err());
     }
 
     #[test]

@@ -50,9 +50,11 @@ impl Host {
         if let Ok(v4) = input.parse() {
             return Ok(Host::V4(v4));
         }
+        // `_` is not in the RFC 3261 grammar but appears in container and lab host
+        // names; accepting it costs nothing.
         let valid_domain = input
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
             && !input.starts_with('.')
             && !input.starts_with('-');
         if valid_domain {

@@ -61,7 +61,8 @@ fn validate_common(headers: &Headers, has_body: bool) -> Result<(), ParseError> 
     headers.contacts()?;
     headers.routes()?;
     headers.record_routes()?;
-    headers.expires()?;
+    // A malformed Expires is not checked here: RFC 3261 §10.3 has the registrar
+    // treat it as the default, which the caller does when `Headers::expires` fails.
     if headers.content_type()?.is_none() && has_body {
         return Err(ParseError::MissingHeader("Content-Type"));
     }

@@ -362,3 +362,59 @@ l: 150
     ));
     assert!(matches!(error, ParseError::MissingHeader(_)));
 }
+
+// 3.3.2 Multiple values in single-value required fields.
+#[test]
+fn multi01() {
+    let error = reject(&format!(
+        "INVITE sip:user@company.com SIP/2.0
+Contact: <sip:caller@host25.example.net>
+Via: SIP/2.0/UDP 192.0.2.25;branch=z9hG4bKkdjuw
+Max-Forwards: 70
+CSeq: 5 INVITE
+Call-ID: multi01.98asdh@192.0.2.1
+CSeq: 59 INVITE
+Call-ID: multi01.98asdh@192.0.2.2
+From: sip:caller@example.com;tag=3413415
+To: sip:user@example.com
+To: sip:other@example.net
+From: sip:caller@example.net;tag=2923420123
+Content-Type: application/sdp
+l: 150
+Call-ID: multi01.98asdh@192.0.2.3
+Max-Forwards: 5
+
+{SDP_150}"
+    ));
+    assert!(
+        matches!(
+            error,
+            ParseError::InvalidHeader {
+                reason: "appears more than once",
+                ..
+            }
+        ),
+        "{error}"
+    );
+}
+
+// 3.3.3 Multiple Content-Length values.
+#[test]
+fn mcl01() {
+    let error = reject(
+        "OPTIONS sip:user@example.com SIP/2.0
+Via: SIP/2.0/UDP host5.example.net;branch=z9hG4bK293423
+To: sip:user@example.com
+From: sip:other@example.net;tag=3923942
+Call-ID: mcl01.fhn2323orihawfdoa3o4r52o3irsdf
+CSeq: 15932 OPTIONS
+Content-Length: 13
+Max-Forwards: 60
+Content-Length: 5
+Content-Type: text/plain
+
+There's no way to know how many octets are supposed to be here.
+",
+    );
+    assert_eq!(error, ParseError::ConflictingContentLength);
+}

@@ -501,3 +501,174 @@ l: 0
     assert_eq!(request.headers.contacts().unwrap(), vec![Contact::Wildcard]);
     assert_eq!(request.uri, Uri::parse("sip:user@example.com").unwrap());
 }
+
+// 3.2.1/3.3.x: messages that are well formed, whatever the application does with them.
+
+// 3.3.4 Unknown Request-URI scheme (a UAS answers 416).
+#[test]
+fn unkscm() {
+    let request = parse_request(
+        "OPTIONS nobodyKnowsThisScheme:totallyopaquecontent SIP/2.0
+To: sip:user@example.com
+From: sip:caller@example.net;tag=384
+Max-Forwards: 3
+Call-ID: unkscm.nasdfasser0q239nwsdfasdkl34
+CSeq: 3923423 OPTIONS
+Via: SIP/2.0/TCP host9.example.com;branch=z9hG4bKkdjuw39234
+Content-Length: 0
+
+",
+    );
+    assert_eq!(request.uri.scheme(), "nobodyKnowsThisScheme");
+    assert!(request.uri.as_sip().is_none());
+}
+
+// 3.3.5 Request-URI with a novel scheme containing dots.
+#[test]
+fn novelsc() {
+    let request = parse_request(
+        "OPTIONS soap.beep://192.0.2.103:3002 SIP/2.0
+To: sip:user@example.com
+From: sip:caller@example.net;tag=384
+Max-Forwards: 3
+Call-ID: novelsc.asdfasser0q239nwsdfasdkl34
+CSeq: 3923423 OPTIONS
+Via: SIP/2.0/TCP host9.example.com;branch=z9hG4bKkdjuw39234
+Content-Length: 0
+
+",
+    );
+    assert_eq!(request.uri.to_string(), "soap.beep://192.0.2.103:3002");
+}
+
+// 3.3.6 Unknown scheme in a header field.
+#[test]
+fn unksm2() {
+    let request = parse_request(
+        "REGISTER sip:example.com SIP/2.0
+To: isbn:2983792873
+From: <http://www.example.com>;tag=3234233
+Call-ID: unksm2.daksdj@hyphenated-host.example.com
+CSeq: 234902 REGISTER
+Max-Forwards: 70
+Via: SIP/2.0/UDP 192.0.2.21:5060;branch=z9hG4bKkdjuw
+Contact: <name:John_Smith>
+l: 0
+
+",
+    );
+    assert_eq!(request.headers.to().unwrap().uri.scheme(), "isbn");
+    assert_eq!(request.headers.from().unwrap().tag(), Some("3234233"));
+}
+
+// 3.3.8 A branch that is only the magic cookie is still well formed.
+#[test]
+fn badbranch() {
+    let request = parse_request(
+        "OPTIONS sip:user@example.com SIP/2.0
+To: sip:user@example.com
+From: sip:caller@example.org;tag=33242
+Max-Forwards: 3
+Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK
+Accept: application/sdp
+Call-ID: badbranch.sadonfo23i420jv0as0derf3j3n
+CSeq: 8 OPTIONS
+l: 0
+
+",
+    );
+    assert_eq!(request.headers.top_via().unwrap().branch(), Some("z9hG4bK"));
+}
+
+// 3.3.9 Max-Forwards of zero: well formed (a proxy answers 483).
+#[test]
+fn zeromf() {
+    let request = parse_request(
+        "OPTIONS sip:user@example.com SIP/2.0
+To: sip:user@example.com
+From: sip:caller@example.net;tag=3ghsd41
+Call-ID: zeromf.jfasdlfnm2o2l43r5u0asdfas
+CSeq: 39234321 OPTIONS
+Via: SIP/2.0/UDP host1.example.com;branch=z9hG4bKkdjuw2349i
+Max-Forwards: 0
+Content-Length: 0
+
+",
+    );
+    assert_eq!(request.headers.max_forwards().unwrap(), Some(0));
+}
+
+// 3.3.10/11 Contact parameters with and without angle brackets.
+#[test]
+fn cparam01_and_cparam02() {
+    let without = parse_request(
+        "REGISTER sip:example.com SIP/2.0
+Via: SIP/2.0/UDP saturn.example.com:5060;branch=z9hG4bKkdjuw
+Max-Forwards: 70
+From: sip:watson@example.com;tag=DkfVgjkrtMwaerKKpe
+To: sip:watson@example.com
+Call-ID: cparam01.70710@saturn.example.com
+CSeq: 2 REGISTER
+Contact: sip:+19725552222@gw1.example.net;unknownparam
+l: 0
+
+",
+    );
+    let contact = without.headers.contacts().unwrap().remove(0);
+    let address = contact.address().unwrap();
+    assert!(
+        address.params.contains("unknownparam"),
+        "a header parameter without <>"
+    );
+    assert!(address.uri.as_sip().unwrap().params.is_empty());
+
+    let with = parse_request(
+        "REGISTER sip:example.com SIP/2.0
+Via: SIP/2.0/UDP saturn.example.com:5060;branch=z9hG4bKkdjuw
+Max-Forwards: 70
+From: sip:watson@example.com;tag=838293
+To: sip:watson@example.com
+Call-ID: cparam02.70710@saturn.example.com
+CSeq: 3 REGISTER
+Contact: <sip:+19725552222@gw1.example.net;unknownparam>
+l: 0
+
+",
+    );
+    let contact = with.headers.contacts().unwrap().remove(0);
+    let address = contact.address().unwrap();
+    assert!(address.params.is_empty());
+    assert!(
+        address
+            .uri
+            .as_sip()
+            .unwrap()
+            .params
+            .contains("unknownparam"),
+        "a URI parameter inside <>"
+    );
+}
+
+// 3.3.12 An escaped Route in a Contact URI is fine inside angle brackets.
+#[test]
+fn regescrt() {
+    let request = parse_request(
+        "REGISTER sip:example.com SIP/2.0
+To: sip:user@example.com
+From: sip:user@example.com;tag=8
+Max-Forwards: 70
+Call-ID: regescrt.k345asrl3fdbv@192.0.2.1
+CSeq: 14398234 REGISTER
+Via: SIP/2.0/UDP host5.example.com;branch=z9hG4bKkdjuw
+M: <sip:user@example.com?Route=%3Csip:sip.example.com%3E>
+L:0
+
+",
+    );
+    let contact = request.headers.contacts().unwrap().remove(0);
+    let uri = contact.address().unwrap().uri.as_sip().unwrap().clone();
+    assert_eq!(
+        uri.headers,
+        vec![("Route".to_owned(), "%3Csip:sip.example.com%3E".to_owned())]
+    );
+}

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use common::pair::{request, response};
 use sip_proto::dialog::Dialog;
 use sip_proto::transaction::{
-    Incoming, TimerConfig, TransactionError, TransactionEvent, TransactionKey, TransactionLayer,
-    build_cancel,
+    Incoming, ServerInviteState, TimerConfig, TransactionError, TransactionEvent, TransactionKey,
+    TransactionLayer, build_cancel,
 };
 use sip_proto::{Host, Message, Method, StatusCode, Transport, Via};
 
@@ -209,6 +209,10 @@ fn caller_hangs_up_while_ringing_with_cancel() {
     assert_eq!(
         TransactionKey::cancelled_by(&cancel).unwrap(),
         invite_server_key
+    );
+    assert_eq!(
+        net.gateway.server_invite_state(&invite_server_key),
+        Some(ServerInviteState::Proceeding)
     );
     net.gateway
         .send_response(&cancel_key, response(&cancel, 200), net.now)

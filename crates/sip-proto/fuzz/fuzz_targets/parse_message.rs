@@ -48,7 +48,8 @@ fn check(message: &Message) {
         if let Ok((answer, _)) = create_answer(&offer, &config) {
             read_answer(&offer, &answer).expect("our own answer must be readable");
         }
-        let reparsed = SessionDescription::parse(&offer.to_bytes()).expect("written SDP must parse again");
+        let reparsed =
+            SessionDescription::parse(&offer.to_bytes()).expect("written SDP must parse again");
         assert_eq!(reparsed, offer, "SDP write → parse changed the description");
     }
     let reparsed = parse_message(&message.to_bytes()).expect("a written message must parse again");

@@ -89,6 +89,17 @@ impl<P: Clone> TransactionLayer<P> {
         self.len() == 0
     }
 
+    /// The state of the INVITE server transaction `key`, if it is still alive. A CANCEL
+    /// (find its INVITE with [`TransactionKey::cancelled_by`]) only has an effect while
+    /// that INVITE is in Proceeding; with no INVITE at all, answer the CANCEL with 481
+    /// (RFC 3261 §9.2).
+    pub fn server_invite_state(&self, key: &TransactionKey) -> Option<ServerInviteState> {
+        match &self.servers.get(key)?.transaction {
+            Transaction::InviteServer(server) => Some(server.state()),
+            _ => None,
+        }
+    }
+
     /// Starts a client transaction for `request`, sent to `peer`. ACKs are not
     /// transactions: send the ACK for a 2xx with [`Self::send_stateless`].
     pub fn send_request(

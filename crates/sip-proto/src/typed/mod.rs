@@ -128,13 +128,11 @@ impl Headers {
     /// The Call-ID, checked to be `word [@ word]`.
     pub fn call_id(&self) -> Result<&str, ParseError> {
         let value = require(self, "Call-ID", &HeaderName::CallId)?;
-        let valid = value
-            .split_once('@')
-            .map_or(!value.is_empty(), |(left, right)| {
-                !left.is_empty() && !right.is_empty()
-            })
-            && value.chars().all(|c| is_word_char(c) || c == '@')
-            && value.matches('@').count() <= 1;
+        let is_word = |part: &str| !part.is_empty() && part.chars().all(is_word_char);
+        let valid = match value.split_once('@') {
+            Some((left, right)) => is_word(left) && is_word(right),
+            None => is_word(value),
+        };
         if valid {
             Ok(value)
         } else {

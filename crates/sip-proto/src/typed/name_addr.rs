@@ -4,7 +4,7 @@ use std::fmt;
 
 use crate::error::ParseError;
 use crate::params::Params;
-use crate::text::{is_lws, is_token, parse_decimal, quote, take_quoted_string, trim_lws};
+use crate::text::{is_lws, is_token_char, parse_decimal, quote, take_quoted_string, trim_lws};
 use crate::uri::Uri;
 
 /// An address with optional display name and header parameters (`tag`, `expires`, `q`…).
@@ -60,7 +60,12 @@ impl NameAddr {
                     .split(is_lws)
                     .filter(|word| !word.is_empty())
                     .collect();
-                if !words.iter().all(|word| is_token(word)) {
+                // RFC 3261 allows only tokens here. Non-ASCII letters are accepted too,
+                // because carriers send unquoted Chinese names; ASCII separators such as
+                // the comma of RFC 4475's `baddn` are still refused.
+                let is_display_word =
+                    |word: &&str| word.chars().all(|c| is_token_char(c) || !c.is_ascii());
+                if !words.iter().all(is_display_word) {
                     return Err(err("display name is neither a quoted string nor tokens"));
                 }
                 Some(words.join(" "))
@@ -195,6 +200,12 @@ mod tests {
             from.to_string(),
             r#""J Rosenberg \\\"" <sip:jdrosen@example.com>;tag=98asjd8"#
         );
+    }
+
+    #[test]
+    fn unquoted_chinese_display_name_is_accepted() {
+        let from = NameAddr::parse("张三 <sip:+8613800000000@carrier.cn>;tag=1", "From").unwrap();
+        assert_eq!(from.display_name.as_deref(), Some("张三"));
     }
 
     #[test]
