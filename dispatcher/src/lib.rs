@@ -8,3 +8,4 @@
 pub mod clock;
 pub mod notify;
 pub mod routing;
+pub mod service;

@@ -7,5 +7,6 @@
 pub mod mask;
 pub mod validate;
 
+pub mod employer;
 pub mod ticket;
 pub mod work_order;

@@ -4,7 +4,7 @@ use hotline_workflow::ticket::{self as lifecycle, TicketAction};
 
 use super::records::TicketView;
 use super::tickets::{load_visible, log_ticket_change};
-use super::{Actor, CoreError, Role, TicketCore, text};
+use super::{Actor, CoreError, Role, TicketCore};
 use crate::store::{tickets, work_orders};
 
 impl TicketCore {
@@ -85,8 +85,7 @@ impl TicketCore {
                 change(&mut after, now);
                 after.updated_at = now;
                 after.version += 1;
-                let key = text::employer_key(&after.employer.uscc, &after.employer.name);
-                tickets::update(conn, &after, &key)?;
+                tickets::update(conn, &after)?;
                 log_ticket_change(conn, &actor, now, event, &reason, &before, &after)?;
                 load_visible(conn, &actor, id)
             })

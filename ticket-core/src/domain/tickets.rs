@@ -193,7 +193,8 @@ impl TicketCore {
             new.topic, new.description, new.employer.name, new.place_detail
         ))
         .await?;
-        let employer_key = text::employer_key(&new.employer.uscc, &new.employer.name);
+        let employer_key =
+            hotline_workflow::employer::employer_key(&new.employer.uscc, &new.employer.name);
         let record = TicketRecord {
             id: 0,
             number: String::new(),
@@ -412,8 +413,7 @@ impl TicketCore {
                 }
                 after.updated_at = now;
                 after.version += 1;
-                let key = text::employer_key(&after.employer.uscc, &after.employer.name);
-                tickets::update(conn, &after, &key)?;
+                tickets::update(conn, &after)?;
                 tickets::set_words(
                     conn,
                     id,
@@ -564,8 +564,7 @@ impl TicketCore {
                 }
                 after.updated_at = now;
                 after.version += 1;
-                let key = text::employer_key(&after.employer.uscc, &after.employer.name);
-                tickets::update(conn, &after, &key)?;
+                tickets::update(conn, &after)?;
                 log_ticket_change(conn, &actor, now, event, &reason, &before, &after)?;
                 load_visible(conn, &actor, id)
             })

@@ -126,8 +126,7 @@ impl TicketCore {
                 if after != ticket {
                     after.updated_at = now;
                     after.version += 1;
-                    let key = super::text::employer_key(&after.employer.uscc, &after.employer.name);
-                    tickets::update(conn, &after, &key)?;
+                    tickets::update(conn, &after)?;
                     log_ticket_change(
                         conn,
                         &actor,
@@ -306,8 +305,7 @@ fn follow_on_ticket(
     };
     updated.updated_at = now;
     updated.version += 1;
-    let key = super::text::employer_key(&updated.employer.uscc, &updated.employer.name);
-    tickets::update(conn, &updated, &key)?;
+    tickets::update(conn, &updated)?;
     let event = if action == TicketAction::WorkOrderClosed {
         "ticket.closed"
     } else {

@@ -175,8 +175,9 @@ pub fn set_words(conn: &Connection, id: i64, words: &str) -> Result<(), CoreErro
     Ok(())
 }
 
-/// Writes every mutable column of `r` and bumps the version.
-pub fn update(conn: &Connection, r: &TicketRecord, employer_key: &str) -> Result<(), CoreError> {
+/// Writes every mutable column of `r` (its version already bumped by the caller).
+pub fn update(conn: &Connection, r: &TicketRecord) -> Result<(), CoreError> {
+    let employer_key = hotline_workflow::employer::employer_key(&r.employer.uscc, &r.employer.name);
     conn.prepare_cached(
         "UPDATE tickets SET kind = ?2, priority = ?3, state = ?4, topic = ?5,
             caller_phone = ?6, caller_name = ?7, caller_resident_id = ?8, caller_email = ?9,

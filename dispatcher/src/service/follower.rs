@@ -1,0 +1,422 @@
+//! Following ticket-core's event log and acting on it.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hotline_api::ticket::v1 as pb;
+use hotline_calendar::Calendar;
+use serde_json::Value;
+use tonic::Code;
+
+use super::client::{ClientError, CoreClients};
+use super::routes::Routes;
+use super::state::{State, StateError};
+use crate::clock::{self, ClockError, Kind, Policy, Priority};
+use crate::routing::{ConfigError, Target};
+
+const DAY_MS: i64 = 86_400_000;
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+const RETRY_CAP: Duration = Duration::from_secs(5);
+
+pub struct DispatcherSettings {
+    /// ticket-core's gRPC address, e.g. `http://127.0.0.1:50051`.
+    pub core_url: String,
+    /// A token of a `service` user.
+    pub token: String,
+    /// The dispatcher's own SQLite file (cursor, returns, employer window).
+    pub state_path: PathBuf,
+    /// The routing rules (see deploy/routing.example.toml).
+    pub rules_toml: String,
+    pub policy: Policy,
+    pub calendar: Calendar,
+    /// Early warning: this many tickets about one employer…
+    pub cluster_threshold: usize,
+    /// …within this many days.
+    pub cluster_window_days: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DispatcherError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("routing rules: {0}")]
+    Routing(#[from] ConfigError),
+    #[error("ticket-core: {0}")]
+    Core(#[from] tonic::Status),
+}
+
+/// What went wrong while handling one event: worth retrying, or not.
+enum Failure {
+    /// ticket-core unreachable or overloaded: retry the same event, never skip it.
+    Transient(String),
+    /// The event cannot be acted on (a bug or bad data): log it and move on.
+    Permanent(String),
+}
+
+impl From<tonic::Status> for Failure {
+    fn from(status: tonic::Status) -> Self {
+        match status.code() {
+            Code::Unavailable
+            | Code::DeadlineExceeded
+            | Code::Cancelled
+            | Code::Unknown
+            | Code::ResourceExhausted => Failure::Transient(status.to_string()),
+            _ => Failure::Permanent(status.to_string()),
+        }
+    }
+}
+
+impl From<StateError> for Failure {
+    fn from(error: StateError) -> Self {
+        Failure::Transient(error.to_string())
+    }
+}
+
+pub struct Dispatcher {
+    clients: CoreClients,
+    state: Arc<Mutex<State>>,
+    routes: Routes,
+    policy: Policy,
+    calendar: Calendar,
+    cluster_threshold: usize,
+    cluster_window_ms: i64,
+    now: Arc<dyn Fn() -> i64 + Send + Sync>,
+}
+
+impl Dispatcher {
+    /// Connects to ticket-core, reads the organisation tree and checks the rules against it.
+    pub async fn start(
+        settings: DispatcherSettings,
+        now: Arc<dyn Fn() -> i64 + Send + Sync>,
+    ) -> Result<Self, DispatcherError> {
+        let clients = CoreClients::new(&settings.core_url, &settings.token)?;
+        let organisations = clients
+            .directory()
+            .list_organisations(pb::ListOrganisationsRequest::default())
+            .await?
+            .into_inner()
+            .organisations;
+        let routes = Routes::build(&organisations, &settings.rules_toml)?;
+        let path = settings.state_path.clone();
+        let state = tokio::task::spawn_blocking(move || State::open(&path))
+            .await
+            .map_err(|e| StateError::Task(e.to_string()))??;
+        Ok(Self {
+            clients,
+            state: Arc::new(Mutex::new(state)),
+            routes,
+            policy: settings.policy,
+            calendar: settings.calendar,
+            cluster_threshold: settings.cluster_threshold,
+            cluster_window_ms: settings.cluster_window_days * DAY_MS,
+            now,
+        })
+    }
+
+    async fn with_state<R: Send + 'static>(
+        &self,
+        work: impl FnOnce(&State) -> Result<R, StateError> + Send + 'static,
+    ) -> Result<R, StateError> {
+        let state = self.state.clone();
+        tokio::task::spawn_blocking(move || {
+            work(&state.lock().expect("state lock is never poisoned"))
+        })
+        .await
+        .map_err(|e| StateError::Task(e.to_string()))?
+    }
+
+    /// Follows the event log until `shutdown` resolves; reconnects when ticket-core goes away.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut backoff = RETRY_FIRST;
+        loop {
+            let cursor = match self.with_state(|s| s.cursor()).await {
+                Ok(cursor) => cursor,
+                Err(e) => {
+                    tracing::error!("cannot read the dispatcher's cursor: {e}");
+                    return;
+                }
+            };
+            let mut events = self.clients.events();
+            let subscribed = tokio::select! {
+                result = events.subscribe(pb::SubscribeRequest { after_seq: cursor }) => result,
+                _ = &mut shutdown => return,
+            };
+            let mut stream = match subscribed {
+                Ok(response) => response.into_inner(),
+                Err(status) => {
+                    tracing::warn!(
+                        "cannot follow ticket-core's events ({status}); retrying in {backoff:?}"
+                    );
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = &mut shutdown => return,
+                    }
+                    backoff = (backoff * 2).min(RETRY_CAP);
+                    continue;
+                }
+            };
+            backoff = RETRY_FIRST;
+            loop {
+                let next = tokio::select! {
+                    next = stream.message() => next,
+                    _ = &mut shutdown => return,
+                };
+                let event = match next {
+                    Ok(Some(event)) => event,
+                    Ok(None) | Err(_) => break,
+                };
+                if !self.handle_until_done(&event, &mut shutdown).await {
+                    return;
+                }
+                let seq = event.seq;
+                if let Err(e) = self.with_state(move |s| s.save_cursor(seq)).await {
+                    tracing::error!("cannot save the dispatcher's cursor: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Handles one event, retrying transient failures; false if shut down meanwhile.
+    async fn handle_until_done(
+        &self,
+        event: &pb::Event,
+        shutdown: &mut (impl Future<Output = ()> + Unpin),
+    ) -> bool {
+        let mut backoff = RETRY_FIRST;
+        loop {
+            match self.handle(event).await {
+                Ok(()) => return true,
+                Err(Failure::Permanent(why)) => {
+                    tracing::error!(seq = event.seq, action = %event.action, "event skipped: {why}");
+                    return true;
+                }
+                Err(Failure::Transient(why)) => {
+                    tracing::warn!(seq = event.seq, "retrying in {backoff:?}: {why}");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = &mut *shutdown => return false,
+                    }
+                    backoff = (backoff * 2).min(RETRY_CAP);
+                }
+            }
+        }
+    }
+
+    async fn handle(&self, event: &pb::Event) -> Result<(), Failure> {
+        match event.action.as_str() {
+            "ticket.created" => self.early_warning(event).await,
+            "ticket.submitted" => self.route(event.ticket_id).await,
+            "work_order.returned" => {
+                let after: Value = serde_json::from_str(&event.after_json).unwrap_or_default();
+                let org = after["org_code"].as_str().unwrap_or_default().to_owned();
+                let (ticket_id, work_order_id) = (event.ticket_id, event.entity_id);
+                self.with_state(move |s| s.record_return(ticket_id, work_order_id, &org))
+                    .await?;
+                self.route(event.ticket_id).await
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Routes a ticket and dispatches it, or queues it for a person. Safe to repeat: a
+    /// ticket with an open work order is left alone.
+    async fn route(&self, ticket_id: i64) -> Result<(), Failure> {
+        let ticket = match self
+            .clients
+            .tickets()
+            .get_ticket(pb::GetTicketRequest {
+                ticket_id,
+                ..Default::default()
+            })
+            .await
+        {
+            Ok(response) => response.into_inner(),
+            Err(status) if status.code() == Code::NotFound => return Ok(()),
+            Err(status) => return Err(status.into()),
+        };
+        let open = ticket
+            .work_orders
+            .iter()
+            .any(|w| w.state != "closed" && w.state != "returned");
+        if open || !matches!(ticket.state.as_str(), "registered" | "dispatched") {
+            return Ok(());
+        }
+        let returned = self.with_state(move |s| s.returned_by(ticket_id)).await?;
+        let decision = self.routes.route(&ticket, &returned);
+        let Target::Union(org) = decision.target else {
+            return self.queue_for_a_person(ticket_id, decision.reason).await;
+        };
+        let org_code = self.routes.code_of(org).unwrap_or_default().to_owned();
+        let now = (self.now)();
+        let deadlines = match clock::deadlines_at_dispatch(
+            &self.policy,
+            &self.calendar,
+            kind_of(&ticket),
+            priority_of(&ticket),
+            now,
+        ) {
+            Ok(deadlines) => deadlines,
+            Err(ClockError::CalendarGap { year }) => {
+                self.raise(
+                    format!("calendar_gap:{year}"),
+                    "calendar_gap",
+                    format!("工作日历缺少{year}年节假日安排，无法计算期限；请管理员补充后重新交办"),
+                    vec![ticket_id],
+                    String::new(),
+                )
+                .await?;
+                return self
+                    .queue_for_a_person(
+                        ticket_id,
+                        format!("no working-day calendar for {year}: deadlines unknown"),
+                    )
+                    .await;
+            }
+            Err(other) => return Err(Failure::Permanent(other.to_string())),
+        };
+        let dispatched = self
+            .clients
+            .work_orders()
+            .dispatch(pb::DispatchRequest {
+                ticket_id,
+                org_code,
+                rule: decision.reason,
+                reason: deadlines.explanation,
+                sign_due_at_ms: deadlines.sign_due_at_ms,
+                reply_due_at_ms: deadlines.reply_due_at_ms,
+            })
+            .await;
+        match dispatched {
+            Ok(_) => Ok(()),
+            // Dispatched meanwhile (a replayed event, or a person was quicker).
+            Err(status) if status.code() == Code::FailedPrecondition => Ok(()),
+            Err(status) => Err(status.into()),
+        }
+    }
+
+    async fn queue_for_a_person(&self, ticket_id: i64, reason: String) -> Result<(), Failure> {
+        let queued = self
+            .clients
+            .tickets()
+            .request_manual_dispatch(pb::RequestManualDispatchRequest { ticket_id, reason })
+            .await;
+        match queued {
+            Ok(_) => Ok(()),
+            Err(status) if status.code() == Code::FailedPrecondition => Ok(()),
+            Err(status) => Err(status.into()),
+        }
+    }
+
+    async fn raise(
+        &self,
+        key: String,
+        kind: &str,
+        message: String,
+        ticket_ids: Vec<i64>,
+        region_code: String,
+    ) -> Result<(), Failure> {
+        self.clients
+            .alerts()
+            .raise_alert(pb::RaiseAlertRequest {
+                key,
+                kind: kind.into(),
+                message,
+                ticket_ids,
+                region_code,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Collective and urgent tickets alert at once; so does the n-th ticket about one
+    /// employer within the window (the seeds: a supermarket chain's staff during a restructuring).
+    async fn early_warning(&self, event: &pb::Event) -> Result<(), Failure> {
+        let ticket: Value = serde_json::from_str(&event.after_json).unwrap_or_default();
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+        let number = text(&ticket["number"]);
+        let topic = text(&ticket["topic"]);
+        let employer_name = text(&ticket["employer"]["name"]);
+        let region = Some(text(&ticket["employer"]["region_code"]))
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| text(&ticket["place_region_code"]));
+        let id = event.ticket_id;
+        match ticket["priority"].as_str() {
+            Some("urgent") => {
+                let message =
+                    format!("紧急工单 {number}（{topic}）：来电人情绪激烈或有极端倾向，请立即处置");
+                self.raise(
+                    format!("urgent:{id}"),
+                    "urgent",
+                    message,
+                    vec![id],
+                    region.clone(),
+                )
+                .await?;
+            }
+            Some("collective") => {
+                let workers = ticket["workers"].as_i64().unwrap_or(0);
+                let message =
+                    format!("群体性工单 {number}（{topic}，涉及{workers}人，{employer_name}）");
+                self.raise(
+                    format!("collective:{id}"),
+                    "collective",
+                    message,
+                    vec![id],
+                    region.clone(),
+                )
+                .await?;
+            }
+            _ => {}
+        }
+        let key = hotline_workflow::employer::employer_key(
+            &text(&ticket["employer"]["uscc"]),
+            &employer_name,
+        );
+        if key.is_empty() {
+            return Ok(());
+        }
+        let created_at = ticket["created_at"].as_i64().unwrap_or(event.at_ms);
+        let since = created_at - self.cluster_window_ms;
+        let window_key = key.clone();
+        let recent = self
+            .with_state(move |s| s.employer_tickets(&window_key, id, created_at, since))
+            .await?;
+        if recent.len() >= self.cluster_threshold {
+            let days = self.cluster_window_ms / DAY_MS;
+            let message = format!(
+                "{days}日内关于「{employer_name}」的来电已达{}件，请关注是否存在群体性风险",
+                recent.len()
+            );
+            // Keyed by the window's first ticket: one alert per cluster, not one per call.
+            let alert_key = format!("employer_cluster:{key}:{}", recent[0]);
+            self.raise(alert_key, "employer_cluster", message, recent, region)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+fn kind_of(ticket: &pb::Ticket) -> Kind {
+    match pb::TicketKind::try_from(ticket.kind) {
+        Ok(pb::TicketKind::Complaint) => Kind::Complaint,
+        Ok(pb::TicketKind::LegalAid) => Kind::LegalAid,
+        Ok(pb::TicketKind::Hardship) => Kind::Hardship,
+        Ok(pb::TicketKind::Suggestion) => Kind::Suggestion,
+        Ok(pb::TicketKind::Consultation) => Kind::Consultation,
+        _ => Kind::Request,
+    }
+}
+
+fn priority_of(ticket: &pb::Ticket) -> Priority {
+    match pb::Priority::try_from(ticket.priority) {
+        Ok(pb::Priority::Urgent) => Priority::Urgent,
+        Ok(pb::Priority::Collective) => Priority::Collective,
+        _ => Priority::Normal,
+    }
+}

@@ -1,0 +1,15 @@
+//! The dispatcher as a running service: it follows ticket-core's event log from a
+//! durable cursor and acts through ticket-core's API only.
+//!
+//! - a submitted ticket, or one whose work order came back, is routed ([`routes`]) and
+//!   dispatched with deadlines from the working-day clock, or put on the manual queue;
+//! - a collective or urgent ticket, or the fifth ticket about one employer within seven
+//!   days, raises an early-warning alert;
+//! - a deadline that falls in a year the calendar lacks raises an alert instead of a guess.
+
+pub mod client;
+pub mod follower;
+pub mod routes;
+pub mod state;
+
+pub use follower::{Dispatcher, DispatcherSettings};
