@@ -18,6 +18,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ]
     .iter()
     .map(|name| proto_root.join(format!("hotline/ticket/v1/{name}.proto")))
+    // Only for the reflection descriptors: see the file's header.
+    .chain([proto_root.join("google/rpc/error_details.proto")])
     .collect();
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     let mut config = tonic_prost_build::Config::new();

@@ -298,6 +298,29 @@ pub fn issue_token(
     Ok(token)
 }
 
+/// A token for a program started by `hotline serve` itself (the in-process dispatcher):
+/// each start revokes the previous one with the same label, so they do not pile up, and
+/// leaves the user's other tokens alone.
+pub fn issue_internal_token(
+    conn: &mut Connection,
+    user: &str,
+    label: &str,
+    now: i64,
+) -> Result<String, CoreError> {
+    let tx = conn.transaction().map_err(storage)?;
+    let record = orgs::user_by_name(&tx, user)?
+        .ok_or_else(|| CoreError::NotFound(format!("user {user} not found")))?;
+    tx.execute(
+        "UPDATE tokens SET revoked_at = ?3 WHERE user_id = ?1 AND label = ?2 AND revoked_at IS NULL",
+        rusqlite::params![record.id, label, now],
+    )
+    .map_err(storage)?;
+    let token = new_token();
+    orgs::insert_token(&tx, &token_hash(&token), record.id, label, now)?;
+    tx.commit().map_err(storage)?;
+    Ok(token)
+}
+
 /// Seeds the sample province into an empty database; `None` if it has organisations already.
 pub fn seed_if_empty(
     conn: &mut Connection,

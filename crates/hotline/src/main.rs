@@ -2,6 +2,7 @@
 //! administration commands that work on its data directory.
 
 mod admin;
+mod dispatcher_setup;
 mod settings;
 
 use std::process::ExitCode;
@@ -92,13 +93,18 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         tracing::info!(%addr, data_dir = %data_dir.display(), "hotline serving gRPC");
         // Tests and scripts wait for this line on stdout.
         println!("listening on {addr}");
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(app.run(async {
-            let _ = stop_rx.await;
-        }));
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let server = tokio::spawn(app.run(stopped(stop_rx.clone())));
+        let dispatcher = dispatcher_setup::start(&data_dir, addr).await?;
+        let dispatcher = tokio::spawn(dispatcher.run(stopped(stop_rx)));
+        tracing::info!("dispatcher following ticket-core's events");
         shutdown_signal().await;
         tracing::info!("shutting down; letting calls in flight finish");
-        let _ = stop_tx.send(());
+        let _ = stop_tx.send(true);
+        let _ = dispatcher.await;
         match tokio::time::timeout(GRACE, server).await {
             Ok(joined) => joined
                 .context("server task failed")?
