@@ -15,6 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "events",
         "directory",
         "alerts",
+        "metrics",
     ]
     .iter()
     .map(|name| proto_root.join(format!("hotline/ticket/v1/{name}.proto")))

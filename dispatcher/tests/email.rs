@@ -1,297 +1,24 @@
-//! Email against a real SMTP server: aiosmtpd (Debian `python3-aiosmtpd`) writing every
-//! message it accepts into a Maildir, which the tests read back and decode.
+//! Email against a real SMTP server (see `smtp_peer`): Chinese subjects and bodies,
+//! the durable outbox with the server down, deduplication, worker notices, TLS modes.
 
-use std::io::{Read as _, Write as _};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod smtp_peer;
+
+use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use base64::Engine as _;
 use chrono::{DateTime, NaiveDate, Utc};
 use dispatcher::notify::{
     DispatchNotice, Email, Mailer, NoticeDetails, NoticeRequest, Outbox, OutboxProgress, Priority,
     SmtpSettings, SystemTimeSource, TicketFacts, TimeSource, enqueue, notice_email,
     render_dispatch, render_notice, run_sender,
 };
+use smtp_peer::{ServerTls, SmtpServer, python_view, tls_fixture, unused_loopback_port};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-const PYTHON: &str = "/usr/bin/python3";
 /// Longest wait for any single expected event (delivery, failed attempt, shutdown).
 const EVENT_TIMEOUT: Duration = Duration::from_secs(30);
-
-// ---------------------------------------------------------------------------------------
-// The SMTP server
-
-/// aiosmtpd cannot report the port it bound, so a port is chosen by binding port 0 and
-/// releasing it just before the server starts: a small race, accepted for a test peer.
-fn unused_loopback_port() -> u16 {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local address").port()
-}
-
-fn require_aiosmtpd() {
-    let status = Command::new(PYTHON)
-        .args(["-c", "import aiosmtpd"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    match status {
-        Ok(status) if status.success() => {}
-        _ => panic!(
-            "the email tests need a real SMTP server: {PYTHON} cannot import aiosmtpd \
-             (Debian package python3-aiosmtpd). Run `bash tests/run.sh`, which installs it."
-        ),
-    }
-}
-
-struct SmtpServer {
-    child: Child,
-    maildir: PathBuf,
-    log: PathBuf,
-}
-
-impl SmtpServer {
-    /// Starts aiosmtpd on 127.0.0.1:`port` and returns once it greets with `220`.
-    fn start(port: u16, work_dir: &Path) -> Self {
-        require_aiosmtpd();
-        let maildir = work_dir.join("maildir");
-        for sub in ["tmp", "new", "cur"] {
-            std::fs::create_dir_all(maildir.join(sub)).expect("create maildir");
-        }
-        let log = work_dir.join(format!("aiosmtpd-{port}.log"));
-        let log_file = std::fs::File::create(&log).expect("create server log");
-        let child = Command::new(PYTHON)
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(&maildir)
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("clone log handle"))
-            .stderr(log_file)
-            .spawn()
-            .expect("start aiosmtpd");
-        let mut server = Self {
-            child,
-            maildir,
-            log,
-        };
-        server.wait_until_ready(port);
-        server
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Connects until the server greets, within a bounded number of tries and time.
-    fn wait_until_ready(&mut self, port: u16) {
-        const MAX_TRIES: u32 = 200;
-        const RETRY_PAUSE: Duration = Duration::from_millis(25);
-        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let deadline = Instant::now() + Duration::from_secs(15);
-        for _ in 0..MAX_TRIES {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "aiosmtpd exited with {status} before listening:\n{}",
-                    self.log_text()
-                );
-            }
-            if let Ok(mut stream) = TcpStream::connect_timeout(&address, Duration::from_millis(500))
-            {
-                stream
-                    .set_read_timeout(Some(Duration::from_secs(5)))
-                    .expect("read timeout");
-                let mut greeting = [0u8; 3];
-                if stream.read_exact(&mut greeting).is_ok() && &greeting == b"220" {
-                    let _ = stream.write_all(b"QUIT\r\n");
-                    return;
-                }
-            }
-            if Instant::now() >= deadline {
-                break;
-            }
-            // The server is still starting: a short pause before the next bounded try.
-            std::thread::sleep(RETRY_PAUSE);
-        }
-        panic!("aiosmtpd did not greet on {address}:\n{}", self.log_text());
-    }
-
-    fn delivered(&self) -> Vec<Delivered> {
-        read_maildir(&self.maildir)
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Reading delivered messages: a small RFC 5322 / RFC 2047 / MIME reader, enough for the
-// single-part text messages the dispatcher sends.
-
-#[derive(Debug)]
-struct Delivered {
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Delivered {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
-
-    fn decoded_header(&self, name: &str) -> String {
-        decode_rfc2047(
-            self.header(name)
-                .unwrap_or_else(|| panic!("no {name} header in {self:?}")),
-        )
-    }
-}
-
-fn read_maildir(maildir: &Path) -> Vec<Delivered> {
-    let Ok(entries) = std::fs::read_dir(maildir.join("new")) else {
-        return Vec::new();
-    };
-    let mut delivered: Vec<Delivered> = entries
-        .map(|entry| {
-            let raw = std::fs::read(entry.expect("maildir entry").path()).expect("read message");
-            parse_message(&String::from_utf8(raw).expect("delivered message is 7-bit/UTF-8"))
-        })
-        .collect();
-    delivered.sort_by_key(|message| message.decoded_header("Subject"));
-    delivered
-}
-
-fn parse_message(raw: &str) -> Delivered {
-    let raw = raw.replace("\r\n", "\n");
-    let (head, encoded_body) = raw.split_once("\n\n").unwrap_or((raw.as_str(), ""));
-    let mut headers: Vec<(String, String)> = Vec::new();
-    for line in head.lines() {
-        if line.starts_with([' ', '\t']) {
-            // Unfolding (RFC 5322 §2.2.3): the line break goes, the whitespace stays.
-            if let Some((_, value)) = headers.last_mut() {
-                value.push_str(line);
-            }
-        } else if let Some((name, value)) = line.split_once(':') {
-            headers.push((name.trim().to_owned(), value.trim().to_owned()));
-        }
-    }
-    let encoding = headers
-        .iter()
-        .find(|(key, _)| key.eq_ignore_ascii_case("Content-Transfer-Encoding"))
-        .map(|(_, value)| value.to_ascii_lowercase())
-        .unwrap_or_default();
-    let body_bytes = match encoding.as_str() {
-        "base64" => {
-            let compact: String = encoded_body
-                .chars()
-                .filter(|c| !c.is_whitespace())
-                .collect();
-            base64::engine::general_purpose::STANDARD
-                .decode(compact)
-                .expect("valid base64 body")
-        }
-        "quoted-printable" => decode_quoted_printable(encoded_body),
-        _ => encoded_body.as_bytes().to_vec(),
-    };
-    let body = String::from_utf8(body_bytes)
-        .expect("UTF-8 body")
-        .replace("\r\n", "\n");
-    Delivered { headers, body }
-}
-
-fn hex_value(byte: u8) -> Option<u8> {
-    char::from(byte)
-        .to_digit(16)
-        .and_then(|digit| u8::try_from(digit).ok())
-}
-
-/// Quoted-printable (RFC 2045 §6.7), with soft line breaks.
-fn decode_quoted_printable(text: &str) -> Vec<u8> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        match bytes[index] {
-            b'=' if bytes.get(index + 1) == Some(&b'\n') => index += 2,
-            b'=' => {
-                let high = bytes.get(index + 1).copied().and_then(hex_value);
-                let low = bytes.get(index + 2).copied().and_then(hex_value);
-                match (high, low) {
-                    (Some(high), Some(low)) => {
-                        out.push(high * 16 + low);
-                        index += 3;
-                    }
-                    _ => {
-                        out.push(b'=');
-                        index += 1;
-                    }
-                }
-            }
-            byte => {
-                out.push(byte);
-                index += 1;
-            }
-        }
-    }
-    out
-}
-
-/// One RFC 2047 encoded word (`=?charset?B|Q?text?=`) to its bytes.
-fn decode_encoded_word(word: &str) -> Option<Vec<u8>> {
-    let inner = word.strip_prefix("=?")?.strip_suffix("?=")?;
-    let mut parts = inner.splitn(3, '?');
-    let charset = parts.next()?;
-    let encoding = parts.next()?;
-    let text = parts.next()?;
-    assert!(
-        charset.eq_ignore_ascii_case("utf-8"),
-        "encoded word in charset {charset}, expected utf-8"
-    );
-    match encoding {
-        "B" | "b" => base64::engine::general_purpose::STANDARD.decode(text).ok(),
-        "Q" | "q" => Some(decode_quoted_printable(&text.replace('_', " "))),
-        _ => None,
-    }
-}
-
-/// Decodes a header value: whitespace between adjacent encoded words is dropped
-/// (RFC 2047 §6.2), and their bytes are joined before UTF-8 decoding, since a character
-/// may be split across words.
-fn decode_rfc2047(value: &str) -> String {
-    let mut out = String::new();
-    let mut pending_bytes: Vec<u8> = Vec::new();
-    let flush = |out: &mut String, pending: &mut Vec<u8>| {
-        if !pending.is_empty() {
-            out.push_str(&String::from_utf8(std::mem::take(pending)).expect("UTF-8 encoded words"));
-        }
-    };
-    for word in value.split_whitespace() {
-        if let Some(bytes) = decode_encoded_word(word) {
-            if pending_bytes.is_empty() && !out.is_empty() {
-                out.push(' ');
-            }
-            pending_bytes.extend(bytes);
-        } else {
-            flush(&mut out, &mut pending_bytes);
-            if !out.is_empty() {
-                out.push(' ');
-            }
-            out.push_str(word);
-        }
-    }
-    flush(&mut out, &mut pending_bytes);
-    out
-}
 
 // ---------------------------------------------------------------------------------------
 // The dispatcher side
@@ -320,15 +47,20 @@ impl TimeSource for ManualClock {
 }
 
 fn smtp_settings(port: u16) -> SmtpSettings {
+    smtp_settings_with(port, "plain", "")
+}
+
+fn smtp_settings_with(port: u16, security: &str, extra: &str) -> SmtpSettings {
     SmtpSettings::from_toml(&format!(
         r#"
         [smtp]
         host = "127.0.0.1"
         port = {port}
-        security = "plain"
+        security = "{security}"
         from_address = "12351@gdftu.org.cn"
         from_name = "广东省12351职工服务热线"
         timeout_seconds = 5
+        {extra}
         "#
     ))
     .expect("valid [smtp] settings")
@@ -342,8 +74,12 @@ struct RunningSender {
 
 impl RunningSender {
     fn start(work_dir: &Path, port: u16, clock: Arc<dyn TimeSource>) -> Self {
+        Self::start_with(work_dir, &smtp_settings(port), clock)
+    }
+
+    fn start_with(work_dir: &Path, settings: &SmtpSettings, clock: Arc<dyn TimeSource>) -> Self {
         let outbox = Arc::new(Outbox::open(work_dir.join("outbox.sqlite")).expect("open outbox"));
-        let mailer = Mailer::from_settings(&smtp_settings(port)).expect("mailer");
+        let mailer = Mailer::from_settings(settings).expect("mailer");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(run_sender(Arc::clone(&outbox), mailer, clock, async move {
             let _ = stopped.await;
@@ -453,6 +189,14 @@ async fn a_dispatch_email_arrives_in_chinese() {
     assert!(
         content_type.contains("text/plain") && content_type.contains("charset=utf-8"),
         "{content_type}"
+    );
+
+    let python = python_view(&message.path);
+    assert_eq!(python.subject, email.subject);
+    assert_eq!(python.from, "广东省12351职工服务热线 <12351@gdftu.org.cn>");
+    assert_eq!(
+        python.body.replace("\r\n", "\n").trim_end(),
+        email.body.trim_end()
     );
 }
 
@@ -637,4 +381,95 @@ async fn a_notice_reaches_the_worker() {
     assert_eq!(message.body.trim_end(), notice.text.trim_end());
     assert!(message.body.contains("张三：\n"));
     assert!(message.body.contains("2026年11月23日"));
+}
+
+/// Sends one Chinese email over an encrypted connection to a server whose certificate
+/// comes from a private CA given as `ca_file`.
+async fn deliver_over_tls(server_tls: ServerTls, security: &str) {
+    let work_dir = tempfile::tempdir().expect("temp dir");
+    let port = unused_loopback_port();
+    let server = SmtpServer::start_with(port, work_dir.path(), server_tls);
+    let ca_file = tls_fixture("ca.pem");
+    let settings = smtp_settings_with(
+        port,
+        security,
+        &format!("ca_file = \"{}\"", ca_file.display()),
+    );
+    let sender = RunningSender::start_with(work_dir.path(), &settings, Arc::new(SystemTimeSource));
+
+    let email = dispatch_email();
+    assert!(
+        enqueue(
+            &sender.outbox,
+            email.clone(),
+            format!("tls:{security}"),
+            Utc::now()
+        )
+        .await
+        .expect("enqueue")
+    );
+    sender
+        .wait_for(&format!("the email to be sent over {security}"), |p| {
+            p.sent >= 1 || p.failed_attempts >= 1
+        })
+        .await;
+    let entry = sender
+        .outbox
+        .find(&format!("tls:{security}"))
+        .expect("find")
+        .expect("stored");
+    assert!(
+        entry.sent_at.is_some(),
+        "not sent over {security}: {:?}\nserver log:\n{}",
+        entry.last_error,
+        server.log_text()
+    );
+    sender.stop().await;
+
+    let delivered = server.delivered();
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].decoded_header("Subject"), email.subject);
+    assert_eq!(delivered[0].body.trim_end(), email.body.trim_end());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starttls_delivers_to_a_server_with_a_private_ca() {
+    deliver_over_tls(ServerTls::Starttls, "starttls").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn implicit_tls_delivers_to_a_server_with_a_private_ca() {
+    deliver_over_tls(ServerTls::Smtps, "tls").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_certificate_from_an_untrusted_ca_is_refused() {
+    let work_dir = tempfile::tempdir().expect("temp dir");
+    let port = unused_loopback_port();
+    let server = SmtpServer::start_with(port, work_dir.path(), ServerTls::Smtps);
+    // No ca_file: only the public roots are trusted, and the test CA is not one of them.
+    let settings = smtp_settings_with(port, "tls", "");
+    let sender = RunningSender::start_with(work_dir.path(), &settings, Arc::new(SystemTimeSource));
+    assert!(
+        enqueue(
+            &sender.outbox,
+            dispatch_email(),
+            "tls:untrusted".into(),
+            Utc::now()
+        )
+        .await
+        .expect("enqueue")
+    );
+    sender
+        .wait_for("the attempt to fail", |p| p.failed_attempts >= 1)
+        .await;
+    let entry = sender
+        .outbox
+        .find("tls:untrusted")
+        .expect("find")
+        .expect("kept");
+    assert!(entry.sent_at.is_none());
+    assert_eq!(entry.attempts, 1);
+    sender.stop().await;
+    assert!(server.delivered().is_empty());
 }

@@ -12,6 +12,8 @@
 //!   callers they come from.
 //! - `LOOKUP_CLIENTS` (8): concurrent gRPC clients, closed loop.
 //! - `LOOKUP_WARMUP_SECS` (2), `LOOKUP_SECS` (10): warm-up and measured window over gRPC.
+//! - `LOOKUP_RATE` (500): a second gRPC run paced at this many lookups/s in all, for
+//!   latency at a steady load rather than at saturation; 0 skips it.
 //! - `LOOKUP_REFERENCE_SECS` (5): each of the two references (plain SQLite on one
 //!   connection, and the domain call in-process without gRPC).
 //! - `LOOKUP_SERVER` (`app`): `app`, `nodelay` or `both`, as `BENCH_SERVER` in
@@ -36,6 +38,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use hotline_api::ticket::v1 as pb;
+use hotline_workflow::employer::employer_key;
 use hotline_workflow::work_order::{WorkOrder, WorkOrderState};
 use pb::ticket_service_client::TicketServiceClient;
 use rand::rngs::StdRng;
@@ -61,6 +64,7 @@ struct Config {
     warmup: Duration,
     measure: Duration,
     reference: Duration,
+    pace: f64,
     db_dir: Option<PathBuf>,
 }
 
@@ -74,6 +78,7 @@ impl Config {
             warmup: env_secs("LOOKUP_WARMUP_SECS", 2.0),
             measure: env_secs("LOOKUP_SECS", 10.0),
             reference: env_secs("LOOKUP_REFERENCE_SECS", 5.0),
+            pace: env_or("LOOKUP_RATE", 500.0),
             db_dir: std::env::var_os("LOOKUP_DB_DIR").map(PathBuf::from),
         }
     }
@@ -135,8 +140,11 @@ fn main() {
     for kind in ServerKind::from_env("LOOKUP_SERVER") {
         let server = common::start_server(&server_rt, &dir, kind);
         if domain.is_none() {
-            let measured =
-                server_rt.block_on(domain_reference(&config, server.core.clone(), actor.clone()));
+            let measured = server_rt.block_on(domain_reference(
+                &config,
+                server.core.clone(),
+                actor.clone(),
+            ));
             println!(
                 "domain call in-process (no gRPC), {} tasks: {:.0} lookups/s; {}",
                 config.clients,
@@ -145,25 +153,41 @@ fn main() {
             );
             domain = Some(measured);
         }
-        let grpc = client_rt.block_on(grpc_lookups(&config, server.addr, &token));
+        let mut measured =
+            vec![client_rt.block_on(grpc_lookups(&config, server.addr, &token, None))];
+        if config.pace > 0.0 {
+            measured.push(client_rt.block_on(grpc_lookups(
+                &config,
+                server.addr,
+                &token,
+                Some(config.pace),
+            )));
+        }
         let mismatches =
             client_rt.block_on(cross_check(&config, server.addr, &token, &path, &actor));
         server.stop(&server_rt);
-        println!();
-        println!("gRPC LookupCaller, {}, {} clients:", kind.label(), config.clients);
-        println!("  throughput: {:.0} lookups/s", grpc.rate);
-        println!("  latency:    {}", latency_line(&grpc.histogram));
-        println!(
-            "  answers: {:.1} tickets and {:.1} calls per lookup on average; {:.1}% of lookups \
-             hit the limit of {LIMIT} tickets",
-            grpc.tickets as f64 / grpc.count as f64,
-            grpc.calls as f64 / grpc.count as f64,
-            100.0 * grpc.capped as f64 / grpc.count as f64
-        );
-        println!("  errors: {}", grpc.errors);
-        println!("  CPU by thread during the measured window: {}", grpc.cpu);
+        for grpc in measured {
+            println!();
+            println!(
+                "gRPC LookupCaller, {}, {} clients, {}:",
+                kind.label(),
+                config.clients,
+                load_label(grpc.pace)
+            );
+            println!("  throughput: {:.0} lookups/s", grpc.rate);
+            println!("  latency:    {}", latency_line(&grpc.histogram));
+            println!(
+                "  answers: {:.1} tickets and {:.1} calls per lookup on average; {:.1}% of \
+                 lookups hit the limit of {LIMIT} tickets",
+                grpc.tickets as f64 / grpc.count as f64,
+                grpc.calls as f64 / grpc.count as f64,
+                100.0 * grpc.capped as f64 / grpc.count as f64
+            );
+            println!("  errors: {}", grpc.errors);
+            println!("  CPU by thread during the measured window: {}", grpc.cpu);
+            runs.push((kind, grpc, mismatches));
+        }
         println!("  cross-check: {mismatches} of 200 lookups differ from the plain SQLite answer");
-        runs.push((kind, grpc, mismatches));
     }
     let domain = domain.expect("at least one server kind");
 
@@ -184,9 +208,11 @@ fn main() {
     );
     for (kind, grpc, mismatches) in &runs {
         println!(
-            "- gRPC LookupCaller ({}), {} clients, {:.0} s measured: {:.0} lookups/s; latency {}",
+            "- gRPC LookupCaller ({}), {} clients, {}, {:.0} s measured: {:.0} lookups/s; \
+             latency {}",
             kind.label(),
             config.clients,
+            load_label(grpc.pace),
             config.measure.as_secs_f64(),
             grpc.rate,
             latency_line(&grpc.histogram)
@@ -214,6 +240,13 @@ fn main() {
         latency_line(&domain.histogram)
     );
     println!("---- end of result block ----");
+}
+
+fn load_label(pace: Option<f64>) -> String {
+    match pace {
+        Some(rate) => format!("paced at {rate:.0} lookups/s"),
+        None => "back to back (capacity)".to_owned(),
+    }
 }
 
 struct Load {
@@ -336,14 +369,19 @@ fn bulk_load(config: &Config, conn: &mut Connection, now: i64) {
             created_at + rng.random_range(60_000..20 * DAY_MS)
         };
         let employer = common::employer(rng.random_range(0..common::EMPLOYERS));
-        let employer_key = ticket_core::domain::text::employer_key(&employer.uscc, &employer.name);
+        let key = employer_key(&employer.uscc, &employer.name);
         let workers: i32 = if rng.random_bool(0.1) {
             rng.random_range(5..=40)
         } else {
             rng.random_range(1..=3)
         };
-        let kind = ["consultation", "complaint", "complaint", "request", "legal_aid"]
-            [rng.random_range(0..5)];
+        let kind = [
+            "consultation",
+            "complaint",
+            "complaint",
+            "request",
+            "legal_aid",
+        ][rng.random_range(0..5)];
         let resident_id = if rng.random_bool(0.5) {
             common::resident_id(&mut rng)
         } else {
@@ -370,14 +408,18 @@ fn bulk_load(config: &Config, conn: &mut Connection, now: i64) {
                 common::person_name(&mut rng),
                 resident_id,
                 employer.name,
-                employer_key,
+                key,
                 employer.uscc,
                 employer.region_code,
                 employer.industry_code,
                 "",
                 workers,
                 common::description(&mut rng),
-                if open { "" } else { "已电话回访，职工表示满意。" },
+                if open {
+                    ""
+                } else {
+                    "已电话回访，职工表示满意。"
+                },
                 created_at,
                 updated_at,
                 (!open).then_some(updated_at),
@@ -394,17 +436,27 @@ fn bulk_load(config: &Config, conn: &mut Connection, now: i64) {
         let dispatched = state == "dispatched" || (state == "closed" && rng.random_bool(0.7));
         if dispatched {
             let org = districts[rng.random_range(0..districts.len())];
-            let mut lifecycle =
-                WorkOrder::dispatched(created_at, Some(created_at + DAY_MS), Some(created_at + 15 * DAY_MS))
-                    .expect("deadlines after dispatch");
+            let mut lifecycle = WorkOrder::dispatched(
+                created_at,
+                Some(created_at + DAY_MS),
+                Some(created_at + 15 * DAY_MS),
+            )
+            .expect("deadlines after dispatch");
             if state == "closed" {
                 lifecycle.state = WorkOrderState::Closed;
                 lifecycle.signed_at = Some(created_at + 3_600_000);
                 lifecycle.replied_at = Some(created_at + 5 * DAY_MS);
                 lifecycle.closed_at = Some(updated_at);
             }
-            work_orders::insert(&tx, ticket_id, org, "region", "按用人单位所在地派单", &lifecycle)
-                .expect("work order");
+            work_orders::insert(
+                &tx,
+                ticket_id,
+                org,
+                "region",
+                "按用人单位所在地派单",
+                &lifecycle,
+            )
+            .expect("work order");
         }
         if (i + 1) % 20_000 == 0 {
             tx.commit().expect("commit");
@@ -513,12 +565,12 @@ fn lookup_plain(conn: &Connection, actor: &Actor, phone: &str) -> (Vec<i64>, usi
         tickets::work_order_summaries(conn, record.id).expect("work orders");
         ids.push(record.id);
     }
-    let calls = calls::by_caller(conn, phone, LIMIT)
+    let calls: Vec<_> = calls::by_caller(conn, phone, LIMIT)
         .expect("calls")
         .into_iter()
         .map(|call| calls::with_details(conn, call).expect("call details"))
-        .count();
-    (ids, calls)
+        .collect();
+    (ids, calls.len())
 }
 
 fn raw_reference(config: &Config, path: &Path, actor: &Actor) -> Measured {
@@ -582,6 +634,7 @@ async fn domain_reference(config: &Config, core: TicketCore, actor: Actor) -> Me
 }
 
 struct GrpcMeasured {
+    pace: Option<f64>,
     histogram: Histogram<u64>,
     rate: f64,
     count: u64,
@@ -596,13 +649,23 @@ fn bearer(token: &str) -> MetadataValue<tonic::metadata::Ascii> {
     format!("Bearer {token}").parse().expect("header")
 }
 
-async fn grpc_lookups(config: &Config, addr: std::net::SocketAddr, token: &str) -> GrpcMeasured {
+/// Lookups from `config.clients` clients: back to back when `pace` is `None` (capacity),
+/// else at `pace` lookups/s in all on a fixed schedule, each latency counted from the
+/// moment its request was due, so a stall also counts against the requests it delayed.
+async fn grpc_lookups(
+    config: &Config,
+    addr: std::net::SocketAddr,
+    token: &str,
+    pace: Option<f64>,
+) -> GrpcMeasured {
     let endpoint = Endpoint::from_shared(format!("http://{addr}")).expect("endpoint");
     let start = Instant::now();
     let measure_from = start + config.warmup;
     let end = measure_from + config.measure;
+    let clients = config.clients;
+    let interval = pace.map(|rate| Duration::from_secs_f64(clients as f64 / rate));
     let mut tasks = Vec::new();
-    for i in 0..config.clients {
+    for i in 0..clients {
         let channel = endpoint.connect().await.expect("connect");
         let header = bearer(token);
         let callers = config.callers;
@@ -610,6 +673,7 @@ async fn grpc_lookups(config: &Config, addr: std::net::SocketAddr, token: &str) 
             let mut grpc = TicketServiceClient::new(channel);
             let mut rng = StdRng::seed_from_u64(500 + i as u64);
             let mut out = GrpcMeasured {
+                pace: None,
                 histogram: common::histogram(),
                 rate: 0.0,
                 count: 0,
@@ -619,13 +683,26 @@ async fn grpc_lookups(config: &Config, addr: std::net::SocketAddr, token: &str) 
                 errors: 0,
                 cpu: String::new(),
             };
-            while Instant::now() < end {
+            // Paced clients start spread over one interval, not all at once.
+            let mut due =
+                start + interval.map_or(Duration::ZERO, |iv| iv * i as u32 / clients as u32);
+            while Instant::now() < end && due < end {
                 let mut request = tonic::Request::new(pb::LookupCallerRequest {
                     phone: lookup_phone(&mut rng, callers),
                     limit: LIMIT as i32,
                 });
-                request.metadata_mut().insert("authorization", header.clone());
-                let sent = Instant::now();
+                request
+                    .metadata_mut()
+                    .insert("authorization", header.clone());
+                let sent = match interval {
+                    Some(interval) => {
+                        tokio::time::sleep_until(due.into()).await;
+                        let sent = due;
+                        due += interval;
+                        sent
+                    }
+                    None => Instant::now(),
+                };
                 let answer = grpc.lookup_caller(request).await;
                 let elapsed = sent.elapsed();
                 if sent < measure_from {
@@ -651,6 +728,7 @@ async fn grpc_lookups(config: &Config, addr: std::net::SocketAddr, token: &str) 
     tokio::time::sleep_until(end.into()).await;
     let cpu_after = cpu_sample();
     let mut total = GrpcMeasured {
+        pace: None,
         histogram: common::histogram(),
         rate: 0.0,
         count: 0,
@@ -658,7 +736,7 @@ async fn grpc_lookups(config: &Config, addr: std::net::SocketAddr, token: &str) 
         calls: 0,
         capped: 0,
         errors: 0,
-        cpu: cpu_line(&cpu_after.since(&cpu_before), config.measure),
+        cpu: cpu_line(&cpu_before, &cpu_after, config.measure),
     };
     for task in tasks {
         let out = task.await.expect("client task");
@@ -670,6 +748,7 @@ async fn grpc_lookups(config: &Config, addr: std::net::SocketAddr, token: &str) 
         total.errors += out.errors;
     }
     total.rate = total.count as f64 / (Instant::now() - measure_from).as_secs_f64();
+    total.pace = pace;
     total
 }
 
@@ -697,8 +776,14 @@ async fn cross_check(
             phone: phone.clone(),
             limit: LIMIT as i32,
         });
-        request.metadata_mut().insert("authorization", bearer(token));
-        let answer = grpc.lookup_caller(request).await.expect("lookup").into_inner();
+        request
+            .metadata_mut()
+            .insert("authorization", bearer(token));
+        let answer = grpc
+            .lookup_caller(request)
+            .await
+            .expect("lookup")
+            .into_inner();
         let ids: Vec<i64> = answer.tickets.iter().map(|t| t.id).collect();
         let (plain_ids, plain_calls) = lookup_plain(&conn, actor, &phone);
         if ids != plain_ids || answer.calls.len() != plain_calls {

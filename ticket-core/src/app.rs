@@ -10,6 +10,7 @@ use hotline_api::ticket::v1::alert_service_server::AlertServiceServer;
 use hotline_api::ticket::v1::call_service_server::CallServiceServer;
 use hotline_api::ticket::v1::directory_service_server::DirectoryServiceServer;
 use hotline_api::ticket::v1::event_service_server::EventServiceServer;
+use hotline_api::ticket::v1::metrics_service_server::MetricsServiceServer;
 use hotline_api::ticket::v1::ticket_service_server::TicketServiceServer;
 use hotline_api::ticket::v1::work_order_service_server::WorkOrderServiceServer;
 use tokio::net::TcpListener;
@@ -135,6 +136,7 @@ impl CoreApp {
             .add_service(CallServiceServer::new(h.clone()))
             .add_service(EventServiceServer::new(h.clone()))
             .add_service(AlertServiceServer::new(h.clone()))
+            .add_service(MetricsServiceServer::new(h.clone()))
             .add_service(DirectoryServiceServer::new(h))
             .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
             .await

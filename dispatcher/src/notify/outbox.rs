@@ -120,6 +120,8 @@ pub struct OutboxProgress {
     pub failed_attempts: u64,
 }
 
+/// The outbox file. Share it as `Arc<Outbox>`: one [`super::sender::run_sender`] drains
+/// it, any number of producers enqueue into it.
 pub struct Outbox {
     connection: Mutex<Connection>,
     backoff: Backoff,

@@ -10,15 +10,20 @@
 //! from_address = "12351@gdftu.org.cn"
 //! from_name = "广东省12351职工服务热线"
 //! timeout_seconds = 30          # optional, 1..=600
+//! ca_file = "/etc/hotline/mail-ca.pem"  # optional: extra trusted root(s), PEM
 //! ```
+//!
+//! `ca_file` is for a mail server inside a private network whose certificate comes from
+//! the organisation's own CA; the public (webpki) roots are trusted either way.
 
 use std::fmt;
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Address, AsyncSmtpTransport, Tokio1Executor};
 use serde::Deserialize;
 
@@ -26,6 +31,7 @@ use serde::Deserialize;
 /// sender for longer than any reminder can afford.
 const MAX_TIMEOUT_SECONDS: u64 = 600;
 const DEFAULT_TIMEOUT_SECONDS: u64 = 30;
+const PEM_CERTIFICATE_MARKER: &[u8] = b"-----BEGIN CERTIFICATE-----";
 
 /// How the connection to the SMTP server is protected.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
@@ -68,6 +74,9 @@ pub struct SmtpSettings {
     pub from_name: String,
     #[serde(default = "default_timeout_seconds")]
     pub timeout_seconds: u64,
+    /// Extra root certificates (PEM) to trust besides the public ones.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
 }
 
 fn default_timeout_seconds() -> u64 {
@@ -86,6 +95,7 @@ impl fmt::Debug for SmtpSettings {
             .field("from_address", &self.from_address)
             .field("from_name", &self.from_name)
             .field("timeout_seconds", &self.timeout_seconds)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -99,6 +109,12 @@ pub enum SmtpSettingsError {
     Missing,
     #[error("{key}: {reason}")]
     Invalid { key: &'static str, reason: String },
+    #[error("smtp.ca_file: cannot read {path}: {source}")]
+    CaFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("smtp: cannot prepare TLS for {host}: {source}")]
     Tls {
         host: String,
@@ -182,6 +198,12 @@ impl SmtpSettings {
         if self.from_name.trim().is_empty() {
             return Err(invalid("smtp.from_name", "must not be empty"));
         }
+        if self.ca_file.is_some() && self.security == SmtpSecurity::Plain {
+            return Err(invalid(
+                "smtp.ca_file",
+                "has no effect with security = \"plain\"; remove it or use \"starttls\" or \"tls\"",
+            ));
+        }
         if self.timeout_seconds == 0 || self.timeout_seconds > MAX_TIMEOUT_SECONDS {
             return Err(invalid(
                 "smtp.timeout_seconds",
@@ -232,10 +254,34 @@ impl SmtpSettings {
     }
 
     fn tls_parameters(&self, host: &str) -> Result<TlsParameters, SmtpSettingsError> {
-        TlsParameters::new(host.to_owned()).map_err(|source| SmtpSettingsError::Tls {
+        let tls_error = |source| SmtpSettingsError::Tls {
             host: host.to_owned(),
             source,
-        })
+        };
+        let mut builder = TlsParameters::builder(host.to_owned());
+        if let Some(path) = &self.ca_file {
+            let pem = std::fs::read(path).map_err(|source| SmtpSettingsError::CaFile {
+                path: path.clone(),
+                source,
+            })?;
+            let not_pem = || {
+                invalid(
+                    "smtp.ca_file",
+                    format!("{} holds no PEM certificate", path.display()),
+                )
+            };
+            // lettre accepts a file without any certificate in it; that would silently
+            // trust nothing extra, so it is refused here.
+            if !pem
+                .windows(PEM_CERTIFICATE_MARKER.len())
+                .any(|window| window == PEM_CERTIFICATE_MARKER)
+            {
+                return Err(not_pem());
+            }
+            let certificate = Certificate::from_pem(&pem).map_err(|_| not_pem())?;
+            builder = builder.add_root_certificate(certificate);
+        }
+        builder.build().map_err(tls_error)
     }
 }
 
@@ -348,6 +394,36 @@ mod tests {
         assert!(matches!(
             SmtpSettings::from_toml("[other]\n"),
             Err(SmtpSettingsError::Missing)
+        ));
+    }
+
+    #[tokio::test]
+    async fn ca_file_problems_are_named() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let not_pem = dir.path().join("not.pem");
+        std::fs::write(&not_pem, "hello").expect("write");
+        let document = |security: &str, path: &std::path::Path| {
+            format!(
+                "[smtp]\nhost = \"mail.example.cn\"\nsecurity = \"{security}\"\n\
+                 from_address = \"a@b.cn\"\nfrom_name = \"热线\"\nca_file = \"{}\"",
+                path.display()
+            )
+        };
+        assert_eq!(error_key(&document("plain", &not_pem)), "smtp.ca_file");
+        let settings = SmtpSettings::from_toml(&document("tls", &not_pem)).expect("valid");
+        assert!(matches!(
+            settings.transport(),
+            Err(SmtpSettingsError::Invalid {
+                key: "smtp.ca_file",
+                ..
+            })
+        ));
+        let missing =
+            SmtpSettings::from_toml(&document("starttls", &dir.path().join("absent.pem")))
+                .expect("valid");
+        assert!(matches!(
+            missing.transport(),
+            Err(SmtpSettingsError::CaFile { .. })
         ));
     }
 

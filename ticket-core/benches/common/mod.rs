@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use hotline_api::ticket::v1 as pb;
-use pb::ticket_service_server::TicketServiceServer;
 use hotline_workflow::validate::{resident_id_check_char, uscc_check_char};
+use pb::ticket_service_server::TicketServiceServer;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use ticket_core::app::{CoreApp, Settings};
@@ -200,8 +200,8 @@ pub fn start_server(runtime: &Runtime, data_dir: &Path, kind: ServerKind) -> Run
                 .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
                 .expect("listen");
             let addr = listener.local_addr().expect("address");
-            let incoming = tonic::transport::server::TcpIncoming::from(listener)
-                .with_nodelay(Some(true));
+            let incoming =
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
             let server = tonic::transport::Server::builder()
                 .add_service(TicketServiceServer::new(handlers))
                 .serve_with_incoming_shutdown(incoming, shutdown);
@@ -235,14 +235,38 @@ pub fn now_utc() -> String {
 
 /// CPU time (user + system) of every live thread of this process, by thread id, with
 /// the thread's name. Linux reports it in ticks of 1/100 s whatever the kernel's HZ.
+/// Also the busy ticks of the whole machine, since these machines are shared and
+/// another program's load changes what this one can reach.
 pub struct CpuSample {
     threads: HashMap<u32, (String, u64)>,
+    machine_busy: u64,
+}
+
+/// Busy ticks of all CPUs together: everything but idle and I/O wait, from /proc/stat.
+fn machine_busy_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(line) = stat.lines().find(|l| l.starts_with("cpu ")) else {
+        return 0;
+    };
+    let fields: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let total: u64 = fields.iter().sum();
+    let idle = fields.get(3).copied().unwrap_or(0) + fields.get(4).copied().unwrap_or(0);
+    total.saturating_sub(idle)
 }
 
 pub fn cpu_sample() -> CpuSample {
     let mut threads = HashMap::new();
+    let machine_busy = machine_busy_ticks();
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return CpuSample { threads };
+        return CpuSample {
+            threads,
+            machine_busy,
+        };
     };
     for task in tasks.flatten() {
         let Ok(tid) = task.file_name().to_string_lossy().parse::<u32>() else {
@@ -263,7 +287,10 @@ pub fn cpu_sample() -> CpuSample {
             threads.insert(tid, (name, user + system));
         }
     }
-    CpuSample { threads }
+    CpuSample {
+        threads,
+        machine_busy,
+    }
 }
 
 impl CpuSample {
@@ -285,14 +312,24 @@ impl CpuSample {
     }
 }
 
-/// "core-rt 9.1 s (0.91 cores), sqlite-writer 5.0 s (0.50 cores)" over `window`.
-pub fn cpu_line(usage: &[(String, f64)], window: Duration) -> String {
+/// "core-rt 9.1 s (0.91 cores), sqlite-writer 5.0 s (0.50 cores); this process 1.41
+/// cores, whole machine 2.00 cores busy" between two samples `window` apart.
+pub fn cpu_line(before: &CpuSample, after: &CpuSample, window: Duration) -> String {
     let secs = window.as_secs_f64().max(1e-9);
-    usage
+    let usage = after.since(before);
+    let process: f64 = usage.iter().map(|(_, cpu)| cpu).sum();
+    let machine = after.machine_busy.saturating_sub(before.machine_busy) as f64 / 100.0;
+    let threads = usage
         .iter()
         .map(|(name, cpu)| format!("{name} {cpu:.1} s ({:.2} cores)", cpu / secs))
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    format!(
+        "{threads}; this process {:.2} cores, whole machine {:.2} of {} cores busy",
+        process / secs,
+        machine / secs,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    )
 }
 
 const SURNAMES: &[&str] = &[
@@ -313,8 +350,22 @@ const CITIES: &[(&str, &str)] = &[
     ("东莞", "441900"),
 ];
 const TRADE_NAMES: &[&str] = &[
-    "华强", "恒通", "顺达", "宏图", "金盛", "新世纪", "南方", "创达", "永利", "粤海", "鸿运", "天成",
-    "利丰", "嘉和", "瑞祥", "诚信",
+    "华强",
+    "恒通",
+    "顺达",
+    "宏图",
+    "金盛",
+    "新世纪",
+    "南方",
+    "创达",
+    "永利",
+    "粤海",
+    "鸿运",
+    "天成",
+    "利丰",
+    "嘉和",
+    "瑞祥",
+    "诚信",
 ];
 const BUSINESSES: &[(&str, &str)] = &[
     ("建筑工程", "E"),

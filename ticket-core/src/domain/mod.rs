@@ -7,6 +7,7 @@ pub mod calls;
 pub mod directory;
 pub mod dispatch_queue;
 pub mod events;
+pub mod metrics;
 pub mod notices;
 pub mod records;
 pub mod text;
@@ -144,6 +145,11 @@ impl TicketCore {
     }
 
     pub(crate) fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// The injected clock's time, for adapters that report durations.
+    pub fn clock_now(&self) -> i64 {
         self.clock.now_ms()
     }
 }

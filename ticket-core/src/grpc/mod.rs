@@ -6,6 +6,7 @@ pub mod calls;
 pub mod convert;
 pub mod directory;
 pub mod events;
+pub mod metrics;
 pub mod tickets;
 pub mod work_orders;
 

@@ -209,6 +209,25 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX alerts_raised ON alerts(raised_at);
     "#,
+    // 3: the figures supervisors watch, as columns, so reports over millions of work
+    // orders need no JSON parsing.
+    r#"
+    ALTER TABLE work_orders ADD COLUMN signed_at INTEGER;
+    ALTER TABLE work_orders ADD COLUMN replied_at INTEGER;
+    ALTER TABLE work_orders ADD COLUMN callback_result TEXT NOT NULL DEFAULT '';
+    ALTER TABLE work_orders ADD COLUMN amount_recovered_fen INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE work_orders ADD COLUMN workers_helped INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE work_orders ADD COLUMN urge_count INTEGER NOT NULL DEFAULT 0;
+    UPDATE work_orders SET
+        signed_at = json_extract(body, '$.signed_at'),
+        replied_at = json_extract(body, '$.replied_at'),
+        callback_result = COALESCE(json_extract(body, '$.callback_result'), ''),
+        amount_recovered_fen = COALESCE(json_extract(body, '$.reply.amount_recovered_fen'), 0),
+        workers_helped = COALESCE(json_extract(body, '$.reply.workers_helped'), 0),
+        urge_count = COALESCE(json_extract(body, '$.urge_count'), 0);
+    CREATE INDEX work_orders_dispatched ON work_orders(dispatched_at);
+    CREATE INDEX calls_offered ON calls(offered_at);
+    "#,
 ];
 
 /// The schema version this build expects.

@@ -1,6 +1,6 @@
 //! Work-order rows: indexed columns for queries, and the whole lifecycle state as JSON.
 
-use hotline_workflow::work_order::WorkOrder;
+use hotline_workflow::work_order::{CallbackResult, WorkOrder};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
@@ -72,6 +72,15 @@ pub fn has_open(conn: &Connection, ticket_id: i64) -> Result<bool, CoreError> {
     .map_err(storage)
 }
 
+fn callback_text(result: CallbackResult) -> &'static str {
+    match result {
+        CallbackResult::Satisfied => "satisfied",
+        CallbackResult::BasicallySatisfied => "basically_satisfied",
+        CallbackResult::Unsatisfied => "unsatisfied",
+        CallbackResult::Unreachable => "unreachable",
+    }
+}
+
 fn body(lifecycle: &WorkOrder) -> String {
     serde_json::to_string(lifecycle).expect("a work order always serialises")
 }
@@ -85,25 +94,17 @@ pub fn insert(
     lifecycle: &WorkOrder,
 ) -> Result<i64, CoreError> {
     conn.prepare_cached(
-        "INSERT INTO work_orders(ticket_id, org_id, state, rule, dispatch_reason, dispatched_at,
-            sign_due_at, reply_due_at, closed_at, body, version, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?6)",
+        "INSERT INTO work_orders(ticket_id, org_id, state, rule, dispatch_reason, dispatched_at, body, version,
+            updated_at)
+         VALUES (?1, ?2, 'dispatched', ?3, ?4, ?5, '{}', 0, ?5)",
     )
     .map_err(storage)?
-    .execute(params![
-        ticket_id,
-        org_id,
-        lifecycle.state.as_str(),
-        rule,
-        dispatch_reason,
-        lifecycle.dispatched_at,
-        lifecycle.sign_due_at,
-        lifecycle.reply_due_at,
-        lifecycle.closed_at,
-        body(lifecycle),
-    ])
+    .execute(params![ticket_id, org_id, rule, dispatch_reason, lifecycle.dispatched_at])
     .map_err(storage)?;
-    Ok(conn.last_insert_rowid())
+    let id = conn.last_insert_rowid();
+    // One place writes the lifecycle columns: the same update every later step uses.
+    update(conn, id, 0, lifecycle, lifecycle.dispatched_at)?;
+    Ok(id)
 }
 
 /// Stores a new lifecycle state if the row is still at `version`; returns the new version.
@@ -117,7 +118,8 @@ pub fn update(
     let changed = conn
         .prepare_cached(
             "UPDATE work_orders SET state = ?3, sign_due_at = ?4, reply_due_at = ?5, closed_at = ?6,
-                body = ?7, version = version + 1, updated_at = ?8
+                body = ?7, version = version + 1, updated_at = ?8, signed_at = ?9, replied_at = ?10,
+                callback_result = ?11, amount_recovered_fen = ?12, workers_helped = ?13, urge_count = ?14
              WHERE id = ?1 AND version = ?2",
         )
         .map_err(storage)?
@@ -130,6 +132,12 @@ pub fn update(
             lifecycle.closed_at,
             body(lifecycle),
             now,
+            lifecycle.signed_at,
+            lifecycle.replied_at,
+            lifecycle.callback_result.map(callback_text).unwrap_or(""),
+            lifecycle.reply.as_ref().map_or(0, |r| r.amount_recovered_fen),
+            lifecycle.reply.as_ref().map_or(0, |r| r.workers_helped),
+            lifecycle.urge_count,
         ])
         .map_err(storage)?;
     if changed == 0 {

@@ -173,6 +173,13 @@ impl Harness {
         )
     }
 
+    pub fn metrics(&self, user: &str) -> pb::metrics_service_client::MetricsServiceClient<Authed> {
+        pb::metrics_service_client::MetricsServiceClient::with_interceptor(
+            self.channel.clone(),
+            self.bearer(user),
+        )
+    }
+
     pub fn raw_channel(&self) -> Channel {
         self.channel.clone()
     }
