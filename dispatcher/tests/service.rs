@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use dispatcher::clock::Policy;
+use dispatcher::notify::Outbox;
 use dispatcher::service::{Dispatcher, DispatcherSettings};
 use hotline_api::ticket::v1 as pb;
 use ticket_core::app::{CoreApp, Settings};
@@ -54,6 +55,7 @@ struct World {
     channel: Channel,
     stop_dispatcher: Option<tokio::sync::oneshot::Sender<()>>,
     dispatcher: Option<tokio::task::JoinHandle<()>>,
+    outbox: Arc<Outbox>,
 }
 
 impl World {
@@ -84,7 +86,9 @@ impl World {
             .connect()
             .await
             .unwrap();
+        let outbox = Arc::new(Outbox::open(dir.path().join("outbox.sqlite3")).unwrap());
         let mut world = World {
+            outbox,
             dir,
             url,
             tokens,
@@ -109,6 +113,8 @@ impl World {
                 calendar: hotline_calendar::Calendar::builtin(),
                 cluster_threshold: 5,
                 cluster_window_days: 7,
+                outbox: Some(self.outbox.clone()),
+                hotline_name: "广东省12351职工服务热线".into(),
             },
             Arc::new(move || clock.now_ms()),
         )
@@ -253,6 +259,28 @@ async fn submitted_tickets_go_to_the_right_union_with_working_day_deadlines() {
     assert_eq!(wo["rule"], "territorial 440106");
     assert_eq!(wo["lifecycle"]["sign_due_at"], TUESDAY_END);
     assert_eq!(dispatched.actor, "dispatcher-service");
+    // The handling union hears of it by email, queued in the durable outbox.
+    let mut progress = world.outbox.watch_progress();
+    let mail = tokio::time::timeout(WAIT, async {
+        loop {
+            if let Some(mail) = world
+                .outbox
+                .find(&format!("dispatch:{}", dispatched.entity_id))
+                .unwrap()
+            {
+                return mail;
+            }
+            progress.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("the dispatch email is queued");
+    assert_eq!(mail.email.to, ["tianhe@gz-union.example.cn"]);
+    assert!(
+        mail.email.subject.contains(&tianhe.number),
+        "{}",
+        mail.email.subject
+    );
 
     // A Foshan district has no union of its own: its city union takes it.
     let foshan = world

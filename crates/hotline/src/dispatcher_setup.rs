@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use dispatcher::clock::Policy;
+use dispatcher::notify::{self, Mailer, Outbox, SmtpSettings, SystemTimeSource};
 use dispatcher::service::{Dispatcher, DispatcherSettings};
 use hotline_calendar::Calendar;
 use ticket_core::app::DATABASE_FILE;
@@ -18,6 +19,8 @@ const SAMPLE_ROUTING: &str = include_str!("../../../deploy/sample-routing.toml")
 /// The ticket-core user the in-process dispatcher acts as.
 const DISPATCHER_USER: &str = "dispatcher-service";
 const TOKEN_LABEL: &str = "hotline serve: in-process dispatcher";
+/// How emails are signed.
+const HOTLINE_NAME: &str = "12351职工服务热线";
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -47,7 +50,34 @@ fn calendar(data_dir: &Path) -> anyhow::Result<Calendar> {
     Ok(calendar)
 }
 
-pub async fn start(data_dir: &Path, core_addr: SocketAddr) -> anyhow::Result<Dispatcher> {
+/// The durable outbox, in its own file beside the databases.
+pub async fn open_outbox(data_dir: &Path) -> anyhow::Result<Arc<Outbox>> {
+    let path = data_dir.join("outbox.sqlite3");
+    let opened = tokio::task::spawn_blocking(move || Outbox::open(&path)).await?;
+    Ok(Arc::new(opened.context("cannot open the email outbox")?))
+}
+
+/// The task that sends what waits in the outbox over SMTP, retrying with backoff.
+pub fn run_sender(
+    outbox: Arc<Outbox>,
+    smtp: &SmtpSettings,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    let mailer = Mailer::from_settings(smtp).context("[smtp]")?;
+    Ok(async move {
+        if let Err(e) =
+            notify::run_sender(outbox, mailer, Arc::new(SystemTimeSource), shutdown).await
+        {
+            tracing::error!("the email sender stopped: {e}");
+        }
+    })
+}
+
+pub async fn start(
+    data_dir: &Path,
+    core_addr: SocketAddr,
+    outbox: Arc<Outbox>,
+) -> anyhow::Result<Dispatcher> {
     let routing_path = data_dir.join("routing.toml");
     if !routing_path.exists() {
         std::fs::write(&routing_path, SAMPLE_ROUTING)
@@ -78,6 +108,8 @@ pub async fn start(data_dir: &Path, core_addr: SocketAddr) -> anyhow::Result<Dis
         calendar,
         cluster_threshold: 5,
         cluster_window_days: 7,
+        outbox: Some(outbox),
+        hotline_name: HOTLINE_NAME.into(),
     };
     Dispatcher::start(settings, Arc::new(now_ms))
         .await

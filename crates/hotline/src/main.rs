@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use ticket_core::app::{CoreApp, Settings};
+use ticket_core::app::CoreApp;
 use ticket_core::domain::SystemClock;
 
 /// Exit status for a configuration that cannot be used (sysexits EX_USAGE).
@@ -71,7 +71,11 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
     }
 }
 
-fn serve(settings: Settings) -> anyhow::Result<()> {
+fn serve(settings: settings::ServeSettings) -> anyhow::Result<()> {
+    let settings::ServeSettings {
+        core: settings,
+        smtp,
+    } = settings;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -98,13 +102,30 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
             let _ = rx.wait_for(|stop| *stop).await;
         };
         let server = tokio::spawn(app.run(stopped(stop_rx.clone())));
-        let dispatcher = dispatcher_setup::start(&data_dir, addr).await?;
-        let dispatcher = tokio::spawn(dispatcher.run(stopped(stop_rx)));
+        let outbox = dispatcher_setup::open_outbox(&data_dir).await?;
+        let dispatcher = dispatcher_setup::start(&data_dir, addr, outbox.clone()).await?;
+        let dispatcher = tokio::spawn(dispatcher.run(stopped(stop_rx.clone())));
+        let sender = match &smtp {
+            Some(smtp) => Some(tokio::spawn(dispatcher_setup::run_sender(
+                outbox,
+                smtp,
+                stopped(stop_rx),
+            )?)),
+            None => {
+                tracing::warn!(
+                    "no [smtp] settings: emails wait in the outbox until mail is configured"
+                );
+                None
+            }
+        };
         tracing::info!("dispatcher following ticket-core's events");
         shutdown_signal().await;
         tracing::info!("shutting down; letting calls in flight finish");
         let _ = stop_tx.send(true);
         let _ = dispatcher.await;
+        if let Some(sender) = sender {
+            let _ = sender.await;
+        }
         match tokio::time::timeout(GRACE, server).await {
             Ok(joined) => joined
                 .context("server task failed")?

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
+use dispatcher::notify::SmtpSettings;
 use serde::Deserialize;
 use ticket_core::app::Settings;
 use ticket_core::config::CoreConfig;
@@ -27,11 +28,19 @@ pub struct ServeArgs {
 struct FileSettings {
     listen: Option<SocketAddr>,
     ticket_core: CoreConfig,
+    smtp: Option<SmtpSettings>,
+}
+
+/// Everything `hotline serve` needs, validated.
+pub struct ServeSettings {
+    pub core: Settings,
+    /// Outgoing mail; without it, emails wait in the outbox until it is configured.
+    pub smtp: Option<SmtpSettings>,
 }
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 
-pub fn load(args: &ServeArgs) -> anyhow::Result<Settings> {
+pub fn load(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
     let file = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -45,13 +54,19 @@ pub fn load(args: &ServeArgs) -> anyhow::Result<Settings> {
     if !problems.is_empty() {
         bail!("ticket_core.{}", problems.join("; ticket_core."));
     }
+    if let Some(smtp) = &file.smtp {
+        smtp.validate().context("[smtp]")?;
+    }
     let listen = args
         .listen
         .or(file.listen)
         .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("default address parses"));
-    Ok(Settings {
-        data_dir: args.data_dir.clone(),
-        listen,
-        core: file.ticket_core,
+    Ok(ServeSettings {
+        core: Settings {
+            data_dir: args.data_dir.clone(),
+            listen,
+            core: file.ticket_core,
+        },
+        smtp: file.smtp,
     })
 }

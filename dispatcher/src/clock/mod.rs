@@ -9,8 +9,8 @@
 //!   (`deploy/deadlines.example.toml`).
 //! - [`deadlines`]: the deadlines passed to ticket-core with a dispatch, rework or reopen,
 //!   and the review and callback deadlines.
-//! - [`schedule`]: which reminders, urge notices and escalations are due now for one open
-//!   work order, and when to look again.
+//! - [`schedule`](mod@schedule): which reminders, urge notices and escalations are due now
+//!   for one open work order, and when to look again.
 //!
 //! A deadline in a year the working-day calendar lacks is refused with
 //! [`ClockError::CalendarGap`]; the caller raises an alert rather than guessing.

@@ -481,13 +481,14 @@ fn read_calendar_days(path: &str, value: &toml::Value) -> Result<u32, PolicyErro
     Ok(days)
 }
 
-/// Splits `"15 working days"` into `(15, "working days")`, tolerating extra spaces.
+/// Splits `"15 working days"` into `(15, "working days")`, tolerating extra spaces; `None`
+/// if the count is not a whole number or the unit is not one of those the policy knows.
 fn split_count(text: &str) -> Option<(u32, &str)> {
     let text = text.trim();
     let (count, unit) = text.split_once(char::is_whitespace)?;
     let count = count.parse().ok()?;
     let unit = unit.trim();
-    // Collapse inner runs of spaces only where they occur ("working  days").
+    // Match word by word so that "working  days" with two spaces is still understood.
     let words: Vec<&str> = unit.split_whitespace().collect();
     let unit = match words.as_slice() {
         [one] => *one,

@@ -18,12 +18,20 @@
 //! - Reminders are dropped once their deadline has passed: a "75 % gone" after the deadline
 //!   would only confuse the union, which gets the urge notice instead.
 //! - Day-based notices (the reminder the working day before, urge, escalation) go out at the
-//!   policy's `notice_time` on a working day; the 75 % reminder fires at the exact moment.
+//!   policy's `notice_time` on a working day; the 75 % reminder fires at the first whole
+//!   minute by which that share of the working time is gone, whatever the hour.
 //!   Hour-based limits (an urgent sign-for) have no day-before reminder, and are urged and
 //!   escalated a configured number of hours after the deadline.
 //! - A notice moment in a year the calendar lacks is not scheduled; the plan reports the
 //!   year in [`DeadlinePlan::calendar_gap`] so the caller raises an alert, and is rebuilt
 //!   once the year is added.
+//!
+//! # Use in a service
+//! Keep per open work order its [`DeadlinePlan`], its [`SentNotifications`] and the
+//! `next_wake_ms` the last poll returned. On each tick, poll only the work orders whose
+//! wake-up has come, send what is due, record each [`Due::key`] as sent, and store the new
+//! wake-up. Rebuild the plan (and call [`SentNotifications::retain_current`]) whenever the
+//! work order changes state or a deadline moves.
 
 use std::fmt;
 
@@ -99,7 +107,9 @@ pub enum Stage {
     Reply,
     /// The province must review the reply.
     Review,
-    /// The hotline must call the worker back.
+    /// The hotline must call the worker back. Its notices are for the hotline's own staff:
+    /// ticket-core records urges only while the work order is with the union or the
+    /// reviewers (dispatched, signed, replied), not once it is approved.
     Callback,
 }
 

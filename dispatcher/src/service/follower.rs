@@ -11,9 +11,11 @@ use serde_json::Value;
 use tonic::Code;
 
 use super::client::{ClientError, CoreClients};
+use super::mail::{Contacts, dispatch_email};
 use super::routes::Routes;
 use super::state::{State, StateError};
 use crate::clock::{self, ClockError, Kind, Policy, Priority};
+use crate::notify::Outbox;
 use crate::routing::{ConfigError, Target};
 
 const DAY_MS: i64 = 86_400_000;
@@ -35,6 +37,10 @@ pub struct DispatcherSettings {
     pub cluster_threshold: usize,
     /// …within this many days.
     pub cluster_window_days: i64,
+    /// Where emails wait to be sent (see `notify::Outbox`); `None`: no emails.
+    pub outbox: Option<Arc<Outbox>>,
+    /// Signs the emails, e.g. 广东省12351职工服务热线.
+    pub hotline_name: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +90,9 @@ pub struct Dispatcher {
     calendar: Calendar,
     cluster_threshold: usize,
     cluster_window_ms: i64,
+    outbox: Option<Arc<Outbox>>,
+    contacts: Contacts,
+    hotline_name: String,
     now: Arc<dyn Fn() -> i64 + Send + Sync>,
 }
 
@@ -101,6 +110,7 @@ impl Dispatcher {
             .into_inner()
             .organisations;
         let routes = Routes::build(&organisations, &settings.rules_toml)?;
+        let contacts = Contacts::new(&organisations);
         let path = settings.state_path.clone();
         let state = tokio::task::spawn_blocking(move || State::open(&path))
             .await
@@ -113,6 +123,9 @@ impl Dispatcher {
             calendar: settings.calendar,
             cluster_threshold: settings.cluster_threshold,
             cluster_window_ms: settings.cluster_window_days * DAY_MS,
+            outbox: settings.outbox,
+            contacts,
+            hotline_name: settings.hotline_name,
             now,
         })
     }
@@ -212,6 +225,7 @@ impl Dispatcher {
         match event.action.as_str() {
             "ticket.created" => self.early_warning(event).await,
             "ticket.submitted" => self.route(event.ticket_id).await,
+            "work_order.dispatched" => self.announce_dispatch(event).await,
             "work_order.returned" => {
                 let after: Value = serde_json::from_str(&event.after_json).unwrap_or_default();
                 let org = after["org_code"].as_str().unwrap_or_default().to_owned();
@@ -298,6 +312,36 @@ impl Dispatcher {
             Err(status) if status.code() == Code::FailedPrecondition => Ok(()),
             Err(status) => Err(status.into()),
         }
+    }
+
+    async fn announce_dispatch(&self, event: &pb::Event) -> Result<(), Failure> {
+        let Some(outbox) = &self.outbox else {
+            return Ok(());
+        };
+        let work_order: Value = serde_json::from_str(&event.after_json).unwrap_or_default();
+        let ticket = self
+            .clients
+            .tickets()
+            .get_ticket(pb::GetTicketRequest {
+                ticket_id: event.ticket_id,
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        let Some(email) = dispatch_email(&self.contacts, &self.hotline_name, &work_order, &ticket)
+        else {
+            tracing::warn!(
+                work_order = event.entity_id,
+                "the handling union has no contact address: no email"
+            );
+            return Ok(());
+        };
+        let now = chrono::DateTime::<chrono::Utc>::from_timestamp_millis((self.now)())
+            .unwrap_or_default();
+        crate::notify::enqueue(outbox, email, format!("dispatch:{}", event.entity_id), now)
+            .await
+            .map_err(|e| Failure::Transient(e.to_string()))?;
+        Ok(())
     }
 
     async fn queue_for_a_person(&self, ticket_id: i64, reason: String) -> Result<(), Failure> {

@@ -5,10 +5,12 @@
 //!   dispatched with deadlines from the working-day clock, or put on the manual queue;
 //! - a collective or urgent ticket, or the fifth ticket about one employer within seven
 //!   days, raises an early-warning alert;
+//! - a dispatched work order is announced to the union's contacts by email (outbox);
 //! - a deadline that falls in a year the calendar lacks raises an alert instead of a guess.
 
 pub mod client;
 pub mod follower;
+pub mod mail;
 pub mod routes;
 pub mod state;
 
