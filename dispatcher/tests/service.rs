@@ -220,6 +220,21 @@ async fn wait_for(
     .unwrap_or_else(|_| panic!("no {action} for ticket {ticket_id} in time"))
 }
 
+/// Waits until the outbox holds the email with `key`.
+async fn queued(outbox: &Outbox, key: &str) -> dispatcher::notify::OutboxEntry {
+    let mut progress = outbox.watch_progress();
+    tokio::time::timeout(WAIT, async {
+        loop {
+            if let Some(mail) = outbox.find(key).unwrap() {
+                return mail;
+            }
+            progress.changed().await.unwrap();
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no email {key} queued in time"))
+}
+
 fn ticket(phone: &str, region: &str, industry: &str, employer: &str) -> pb::CreateTicketRequest {
     pb::CreateTicketRequest {
         channel: pb::Channel::Phone as i32,
@@ -260,21 +275,7 @@ async fn submitted_tickets_go_to_the_right_union_with_working_day_deadlines() {
     assert_eq!(wo["lifecycle"]["sign_due_at"], TUESDAY_END);
     assert_eq!(dispatched.actor, "dispatcher-service");
     // The handling union hears of it by email, queued in the durable outbox.
-    let mut progress = world.outbox.watch_progress();
-    let mail = tokio::time::timeout(WAIT, async {
-        loop {
-            if let Some(mail) = world
-                .outbox
-                .find(&format!("dispatch:{}", dispatched.entity_id))
-                .unwrap()
-            {
-                return mail;
-            }
-            progress.changed().await.unwrap();
-        }
-    })
-    .await
-    .expect("the dispatch email is queued");
+    let mail = queued(&world.outbox, &format!("dispatch:{}", dispatched.entity_id)).await;
     assert_eq!(mail.email.to, ["tianhe@gz-union.example.cn"]);
     assert!(
         mail.email.subject.contains(&tianhe.number),
@@ -416,4 +417,50 @@ async fn a_restarted_dispatcher_misses_nothing_and_repeats_nothing() {
     }
     assert_eq!(per_ticket.len(), 3);
     assert!(per_ticket.values().all(|n| *n == 1), "{per_ticket:?}");
+}
+
+#[tokio::test]
+async fn a_worker_gets_a_notice_stored_with_the_ticket_and_emailed() {
+    let world = World::start().await;
+    let (mut log, _) = world.follow().await;
+    let mut request = ticket("13800138009", "440106", "47", "某公司");
+    request.caller.as_mut().unwrap().name = "王师傅".into();
+    request.caller.as_mut().unwrap().email = "wang@example.cn".into();
+    let t = world
+        .tickets("agent01")
+        .create_ticket(request)
+        .await
+        .unwrap()
+        .into_inner();
+    world
+        .tickets("agent01")
+        .dispose(pb::DisposeRequest {
+            ticket_id: t.id,
+            disposition: pb::Disposition::NotAccepted as i32,
+            reason: "所反映事项属于劳动争议仲裁受理范围".into(),
+            forwarded_to: "向广州市天河区劳动人事争议仲裁委员会申请仲裁".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    wait_for(&mut log, "ticket.notice_issued", t.id).await;
+    let notices = world
+        .tickets("agent01")
+        .list_notices(pb::ListNoticesRequest { ticket_id: t.id })
+        .await
+        .unwrap()
+        .into_inner()
+        .notices;
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].kind, pb::NoticeKind::NotAccepted as i32);
+    assert_eq!(notices[0].title, "不予受理告知书");
+    assert!(notices[0].body.contains("王师傅"), "{}", notices[0].body);
+    assert!(
+        notices[0].body.contains("劳动人事争议仲裁委员会"),
+        "{}",
+        notices[0].body
+    );
+    assert_eq!(notices[0].emailed_to, "wang@example.cn");
+    let mail = queued(&world.outbox, &format!("notice:ticket:{}", t.id)).await;
+    assert_eq!(mail.email.to, ["wang@example.cn"]);
 }

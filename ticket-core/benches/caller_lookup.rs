@@ -258,14 +258,6 @@ struct Load {
     reused: bool,
 }
 
-fn database_bytes(path: &Path) -> u64 {
-    ["", "-wal", "-shm"]
-        .iter()
-        .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", path.display())).ok())
-        .map(|m| m.len())
-        .sum()
-}
-
 fn count(conn: &Connection, table: &str) -> i64 {
     conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| {
         row.get(0)
@@ -292,11 +284,12 @@ fn prepare_database(config: &Config, dir: &Path, path: &Path) -> Load {
         );
         bulk_load(config, &mut conn, now);
     }
+    common::warm_page_cache(path);
     let load = Load {
         tickets: count(&conn, "tickets"),
         calls: count(&conn, "calls"),
         work_orders: count(&conn, "work_orders"),
-        bytes: database_bytes(path),
+        bytes: common::database_bytes(path),
         seconds: started.elapsed().as_secs_f64(),
         reused,
     };

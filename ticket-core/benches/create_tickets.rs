@@ -105,9 +105,7 @@ fn main() {
     // The references are taken before and after the gRPC runs: on a shared machine the
     // load of other programs drifts, and the spread shows by how much.
     let references = |when: &str| {
-        let raw = ceiling(&config, Shape::Insert);
-        let writer = ceiling(&config, Shape::Writer);
-        let per_batch = ceiling(&config, Shape::WriterWordsPerBatch);
+        let (raw, writer, per_batch) = references(&config);
         println!(
             "SQLite ceiling {when}: raw inserts ({} per transaction) {raw:.0} tickets/s; the \
              writer's whole statement sequence {writer:.0} tickets/s ({:.0} µs each); the same \
@@ -270,25 +268,12 @@ const INSERT_TICKET: &str = "INSERT INTO tickets (number, request_id, channel, k
      VALUES (?1, ?2, 'phone', 'complaint', 'normal', 'registered', ?3, ?4, ?5, ?6, '', ?7, ?8,
              ?9, ?10, ?11, '', ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18, 1)";
 
-/// Tickets per second written straight through rusqlite into ticket-core's schema, in
-/// transactions of `ceiling_batch` tickets, on the connection settings the server uses.
-fn ceiling(config: &Config, shape: Shape) -> f64 {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join(DATABASE_FILE);
-    let mut conn = store::open_connection(&path, true).expect("open");
-    store::schema::migrate(&mut conn).expect("migrate");
-    ticket_core::admin::seed_if_empty(&mut conn, 0).expect("seed");
-    let (user_id, org_id): (i64, i64) = conn
-        .query_row(
-            "SELECT u.id, u.org_id FROM users u WHERE u.name = 'agent01'",
-            [],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .expect("agent01 exists");
+/// The content the references write, segmented beforehand: they measure SQLite alone.
+type Prepared = Vec<(pb::CreateTicketRequest, String, String)>;
 
-    // Segmentation and content are prepared beforehand: this measures SQLite alone.
+fn prepare() -> Prepared {
     let mut rng = StdRng::seed_from_u64(11);
-    let prepared: Vec<(pb::CreateTicketRequest, String, String)> = (0..4096)
+    (0..4096)
         .map(|_| {
             let r = common::create_request(&mut rng, String::new());
             let employer = r.employer.clone().unwrap_or_default();
@@ -296,37 +281,100 @@ fn ceiling(config: &Config, shape: Shape) -> f64 {
             let words = words_of(&r);
             (r, words, key)
         })
-        .collect();
+        .collect()
+}
 
-    let now = chrono::Utc::now().timestamp_millis();
-    let since = now - 30 * 86_400_000;
-    let started = Instant::now();
-    let mut written = 0usize;
-    let mut deferred: Vec<(i64, &String)> = Vec::new();
-    while started.elapsed() < config.ceiling {
-        conn.execute_batch("BEGIN IMMEDIATE").expect("begin");
-        for _ in 0..config.ceiling_batch {
-            let (r, words, key) = &prepared[written % prepared.len()];
+/// One reference database being filled straight through rusqlite, in ticket-core's
+/// schema, on the connection settings the server uses, in transactions of
+/// `ceiling_batch` tickets.
+struct Ceiling<'a> {
+    shape: Shape,
+    _dir: tempfile::TempDir,
+    conn: Connection,
+    user_id: i64,
+    org_id: i64,
+    now: i64,
+    since: i64,
+    prepared: &'a Prepared,
+    deferred: Vec<(i64, &'a String)>,
+    written: usize,
+    busy: Duration,
+}
+
+impl<'a> Ceiling<'a> {
+    fn new(shape: Shape, prepared: &'a Prepared) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(DATABASE_FILE);
+        let mut conn = store::open_connection(&path, true).expect("open");
+        store::schema::migrate(&mut conn).expect("migrate");
+        ticket_core::admin::seed_if_empty(&mut conn, 0).expect("seed");
+        let (user_id, org_id): (i64, i64) = conn
+            .query_row(
+                "SELECT u.id, u.org_id FROM users u WHERE u.name = 'agent01'",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .expect("agent01 exists");
+        let now = chrono::Utc::now().timestamp_millis();
+        Self {
+            shape,
+            _dir: dir,
+            conn,
+            user_id,
+            org_id,
+            now,
+            since: now - 30 * 86_400_000,
+            prepared,
+            deferred: Vec::new(),
+            written: 0,
+            busy: Duration::ZERO,
+        }
+    }
+
+    fn rate(&self) -> f64 {
+        self.written as f64 / self.busy.as_secs_f64().max(1e-9)
+    }
+
+    /// Writes whole batches for about `slice`.
+    fn run_for(&mut self, batch: usize, slice: Duration) {
+        let started = Instant::now();
+        while started.elapsed() < slice {
+            self.batch(batch);
+        }
+        self.busy += started.elapsed();
+    }
+
+    fn batch(&mut self, batch: usize) {
+        let prepared = self.prepared;
+        self.conn.execute_batch("BEGIN IMMEDIATE").expect("begin");
+        for _ in 0..batch {
+            let (r, words, key) = &prepared[self.written % prepared.len()];
             let caller = r.caller.as_ref().expect("caller");
             let employer = r.employer.as_ref().expect("employer");
-            let request_id = format!("ceiling-{written}");
-            let writer = shape != Shape::Insert;
+            let request_id = format!("ceiling-{}", self.written);
+            let writer = self.shape != Shape::Insert;
             let (number, duplicates) = if writer {
-                conn.execute_batch("SAVEPOINT job").expect("savepoint");
+                self.conn.execute_batch("SAVEPOINT job").expect("savepoint");
                 assert!(
-                    tickets::id_by_request(&conn, &request_id)
+                    tickets::id_by_request(&self.conn, &request_id)
                         .expect("lookup")
                         .is_none()
                 );
-                let number = tickets::next_number(&conn, "GD", "20261122").expect("number");
-                let duplicates =
-                    tickets::duplicate_candidates(&conn, &caller.phone, key, &r.topic, since)
-                        .expect("duplicates");
+                let number = tickets::next_number(&self.conn, "GD", "20261122").expect("number");
+                let duplicates = tickets::duplicate_candidates(
+                    &self.conn,
+                    &caller.phone,
+                    key,
+                    &r.topic,
+                    self.since,
+                )
+                .expect("duplicates");
                 (number, duplicates)
             } else {
-                (format!("GD20261122{written:07}"), Vec::new())
+                (format!("GD20261122{:07}", self.written), Vec::new())
             };
-            conn.prepare_cached(INSERT_TICKET)
+            self.conn
+                .prepare_cached(INSERT_TICKET)
                 .and_then(|mut insert| {
                     insert.execute(params![
                         number,
@@ -344,54 +392,69 @@ fn ceiling(config: &Config, shape: Shape) -> f64 {
                         r.workers,
                         r.description,
                         r.urgent,
-                        now,
-                        user_id,
-                        org_id,
+                        self.now,
+                        self.user_id,
+                        self.org_id,
                     ])
                 })
                 .expect("insert");
-            let id = conn.last_insert_rowid();
-            if shape == Shape::WriterWordsPerBatch {
-                deferred.push((id, words));
-                tickets::link_duplicates(&conn, id, &duplicates).expect("link");
-            } else if shape == Shape::Writer {
+            let id = self.conn.last_insert_rowid();
+            if self.shape == Shape::WriterWordsPerBatch {
+                self.deferred.push((id, words));
+                tickets::link_duplicates(&self.conn, id, &duplicates).expect("link");
+            } else if self.shape == Shape::Writer {
                 // As `store::tickets::set_words` does, clearing any earlier words first.
-                tickets::set_words(&conn, id, words).expect("words");
-                tickets::link_duplicates(&conn, id, &duplicates).expect("link");
+                tickets::set_words(&self.conn, id, words).expect("words");
+                tickets::link_duplicates(&self.conn, id, &duplicates).expect("link");
             } else {
-                conn.prepare_cached("INSERT INTO ticket_text(rowid, words) VALUES (?1, ?2)")
+                self.conn
+                    .prepare_cached("INSERT INTO ticket_text(rowid, words) VALUES (?1, ?2)")
                     .and_then(|mut s| s.execute(params![id, words]))
                     .expect("words");
             }
             events::append(
-                &conn,
+                &self.conn,
                 &NewEvent {
-                    at: now,
+                    at: self.now,
                     actor: "agent01",
                     entity: "ticket",
                     entity_id: id,
                     action: "ticket.created",
                     reason: "",
                     before_json: String::new(),
-                    after_json: event_json(r, id, &number, now),
+                    after_json: event_json(r, id, &number, self.now),
                     ticket_id: id,
                 },
             )
             .expect("event");
             if writer {
-                conn.execute_batch("RELEASE job").expect("release");
+                self.conn.execute_batch("RELEASE job").expect("release");
             }
-            written += 1;
+            self.written += 1;
         }
-        for (id, words) in deferred.drain(..) {
-            tickets::set_words(&conn, id, words).expect("words");
+        for (id, words) in self.deferred.drain(..) {
+            tickets::set_words(&self.conn, id, words).expect("words");
         }
-        conn.execute_batch("COMMIT").expect("commit");
-        if shape != Shape::Insert {
-            events::last_seq(&conn).expect("last seq");
+        self.conn.execute_batch("COMMIT").expect("commit");
+        if self.shape != Shape::Insert {
+            events::last_seq(&self.conn).expect("last seq");
         }
     }
-    written as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Tickets per second for the three reference shapes. They take turns in short slices,
+/// so drift in the machine's load falls on all three alike.
+fn references(config: &Config) -> (f64, f64, f64) {
+    let prepared = prepare();
+    let mut runs = [Shape::Insert, Shape::Writer, Shape::WriterWordsPerBatch]
+        .map(|shape| Ceiling::new(shape, &prepared));
+    const SLICES: u32 = 10;
+    for _ in 0..SLICES {
+        for run in &mut runs {
+            run.run_for(config.ceiling_batch, config.ceiling / SLICES);
+        }
+    }
+    (runs[0].rate(), runs[1].rate(), runs[2].rate())
 }
 
 struct RunResult {

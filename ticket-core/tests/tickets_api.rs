@@ -376,6 +376,7 @@ async fn outcomes_without_a_work_order_need_their_reasons() {
             ticket_id: consult.id,
             disposition: pb::Disposition::NotAccepted as i32,
             reason: "x".into(),
+            forwarded_to: "向劳动人事争议仲裁委员会申请仲裁".into(),
             ..Default::default()
         })
         .await

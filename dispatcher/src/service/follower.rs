@@ -12,6 +12,7 @@ use tonic::Code;
 
 use super::client::{ClientError, CoreClients};
 use super::mail::{Contacts, dispatch_email};
+use super::notices;
 use super::routes::Routes;
 use super::state::{State, StateError};
 use crate::clock::{self, ClockError, Kind, Policy, Priority};
@@ -226,6 +227,10 @@ impl Dispatcher {
             "ticket.created" => self.early_warning(event).await,
             "ticket.submitted" => self.route(event.ticket_id).await,
             "work_order.dispatched" => self.announce_dispatch(event).await,
+            "ticket.not_accepted"
+            | "ticket.duplicate"
+            | "ticket.forwarded"
+            | "work_order.closed" => self.notify_worker(event).await,
             "work_order.returned" => {
                 let after: Value = serde_json::from_str(&event.after_json).unwrap_or_default();
                 let org = after["org_code"].as_str().unwrap_or_default().to_owned();
@@ -341,6 +346,62 @@ impl Dispatcher {
         crate::notify::enqueue(outbox, email, format!("dispatch:{}", event.entity_id), now)
             .await
             .map_err(|e| Failure::Transient(e.to_string()))?;
+        Ok(())
+    }
+
+    async fn get_ticket(&self, ticket_id: i64) -> Result<pb::Ticket, Failure> {
+        Ok(self
+            .clients
+            .tickets()
+            .get_ticket(pb::GetTicketRequest {
+                ticket_id,
+                ..Default::default()
+            })
+            .await?
+            .into_inner())
+    }
+
+    /// Renders the notice the outcome calls for, stores it with the ticket (once, however
+    /// often the event is replayed) and emails it where the worker gave an address.
+    async fn notify_worker(&self, event: &pb::Event) -> Result<(), Failure> {
+        let ticket = self.get_ticket(event.ticket_id).await?;
+        let earlier = match ticket.duplicate_of {
+            0 => None,
+            id => Some(self.get_ticket(id).await?),
+        };
+        let now = (self.now)();
+        let notice =
+            match notices::notice_for(event, &ticket, earlier.as_ref(), &self.hotline_name, now) {
+                None => return Ok(()),
+                Some(Err(why)) => {
+                    return Err(Failure::Permanent(format!(
+                        "notice for ticket {}: {why}",
+                        ticket.number
+                    )));
+                }
+                Some(Ok(notice)) => notice,
+            };
+        let worker_email = ticket.caller.clone().unwrap_or_default().email;
+        let key = format!("notice:{}:{}", event.entity, event.entity_id);
+        self.clients
+            .tickets()
+            .add_notice(pb::AddNoticeRequest {
+                ticket_id: ticket.id,
+                kind: notices::notice_kind(notice.kind) as i32,
+                title: notice.title.clone(),
+                body: notice.text.clone(),
+                emailed_to: worker_email.clone(),
+                dedup_key: key.clone(),
+            })
+            .await?;
+        if let (Some(outbox), false) = (&self.outbox, worker_email.is_empty()) {
+            let email = crate::notify::notice_email(&notice, &worker_email);
+            let at =
+                chrono::DateTime::<chrono::Utc>::from_timestamp_millis(now).unwrap_or_default();
+            crate::notify::enqueue(outbox, email, key, at)
+                .await
+                .map_err(|e| Failure::Transient(e.to_string()))?;
+        }
         Ok(())
     }
 

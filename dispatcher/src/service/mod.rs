@@ -6,11 +6,14 @@
 //! - a collective or urgent ticket, or the fifth ticket about one employer within seven
 //!   days, raises an early-warning alert;
 //! - a dispatched work order is announced to the union's contacts by email (outbox);
+//! - an outcome decided (not accepted, duplicate, forwarded, work order closed) gives
+//!   the worker a notice, stored with the ticket and emailed where an address is known;
 //! - a deadline that falls in a year the calendar lacks raises an alert instead of a guess.
 
 pub mod client;
 pub mod follower;
 pub mod mail;
+pub mod notices;
 pub mod routes;
 pub mod state;
 

@@ -527,7 +527,11 @@ impl TicketCore {
         ) {
             short_text(&mut v, "reason", &reason, true, MAX_DESCRIPTION);
         }
-        if disposition == Disposition::Forwarded {
+        // The worker must be told where to go: the body it went to, or the lawful channel.
+        if matches!(
+            disposition,
+            Disposition::Forwarded | Disposition::NotAccepted
+        ) {
             short_text(&mut v, "forwarded_to", &forwarded_to, true, MAX_SHORT);
         }
         if let Disposition::Duplicate { of } = disposition
@@ -553,7 +557,10 @@ impl TicketCore {
                     }
                     after.duplicate_of = Some(of);
                 }
-                if disposition == Disposition::Forwarded {
+                if matches!(
+                    disposition,
+                    Disposition::Forwarded | Disposition::NotAccepted
+                ) {
                     after.forwarded_to = forwarded_to.trim().to_owned();
                 }
                 if disposition != Disposition::Close {
