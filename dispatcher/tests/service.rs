@@ -56,6 +56,7 @@ struct World {
     stop_dispatcher: Option<tokio::sync::oneshot::Sender<()>>,
     dispatcher: Option<tokio::task::JoinHandle<()>>,
     outbox: Arc<Outbox>,
+    wake: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl World {
@@ -88,6 +89,7 @@ impl World {
             .unwrap();
         let outbox = Arc::new(Outbox::open(dir.path().join("outbox.sqlite3")).unwrap());
         let mut world = World {
+            wake: None,
             outbox,
             dir,
             url,
@@ -120,6 +122,7 @@ impl World {
         )
         .await
         .expect("dispatcher starts");
+        self.wake = Some(dispatcher.wake_handle());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         self.stop_dispatcher = Some(stop);
         self.dispatcher = Some(tokio::spawn(dispatcher.run(async {
@@ -463,4 +466,85 @@ async fn a_worker_gets_a_notice_stored_with_the_ticket_and_emailed() {
     assert_eq!(notices[0].emailed_to, "wang@example.cn");
     let mail = queued(&world.outbox, &format!("notice:ticket:{}", t.id)).await;
     assert_eq!(mail.email.to, ["wang@example.cn"]);
+}
+
+#[tokio::test]
+async fn the_clock_urges_after_a_deadline_then_escalates_once_each() {
+    let mut world = World::start().await;
+    let (mut log, _) = world.follow().await;
+    let t = world
+        .submit(ticket("13800138001", "440106", "47", "某建筑劳务公司"))
+        .await;
+    let dispatched = wait_for(&mut log, "work_order.dispatched", t.id).await;
+    let wo = dispatched.entity_id;
+
+    // Wednesday 10:00: the sign-for deadline (Tuesday night) has passed unsigned.
+    world
+        .clock
+        .0
+        .store(MONDAY_9AM + 2 * 86_400_000 + 3_600_000, Ordering::SeqCst);
+    world.wake.as_ref().unwrap().notify_one();
+    let urged = wait_for(&mut log, "work_order.urged", t.id).await;
+    assert!(
+        urged.reason.starts_with("[sign_for/urge@"),
+        "{}",
+        urged.reason
+    );
+    let mail = queued(
+        &world.outbox,
+        &format!("clock:{wo}:sign_for/urge@{TUESDAY_END}"),
+    )
+    .await;
+    assert_eq!(mail.email.to, ["tianhe@gz-union.example.cn"]);
+    assert!(
+        mail.email.subject.contains("催办"),
+        "{}",
+        mail.email.subject
+    );
+
+    // The next Monday, still unsigned: escalated to the province.
+    world
+        .clock
+        .0
+        .store(MONDAY_9AM + 7 * 86_400_000 + 3_600_000, Ordering::SeqCst);
+    world.wake.as_ref().unwrap().notify_one();
+    let escalated = wait_for(&mut log, "work_order.escalated", t.id).await;
+    assert!(
+        escalated.reason.starts_with("[sign_for/escalation@"),
+        "{}",
+        escalated.reason
+    );
+    let mail = queued(
+        &world.outbox,
+        &format!("clock:{wo}:sign_for/escalation@{TUESDAY_END}"),
+    )
+    .await;
+    assert_eq!(mail.email.to, ["duban@gd-union.example.cn"]);
+
+    // A restarted dispatcher sends none of it again.
+    world.stop_dispatcher().await;
+    world.start_dispatcher().await;
+    world.wake.as_ref().unwrap().notify_one();
+    let t2 = world
+        .submit(ticket("13800138002", "440105", "47", "另一公司"))
+        .await;
+    wait_for(&mut log, "work_order.dispatched", t2.id).await;
+    let history = world
+        .tickets("admin")
+        .get_ticket(pb::GetTicketRequest {
+            ticket_id: t.id,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(history.work_orders.len(), 1);
+    let urges = world
+        .work_orders("admin")
+        .get_work_order(pb::GetWorkOrderRequest { work_order_id: wo })
+        .await
+        .unwrap()
+        .into_inner()
+        .urge_count;
+    assert_eq!(urges, 2, "one urge and one escalation, each once");
 }

@@ -115,7 +115,7 @@ impl Simulation {
         let order = &mut self.orders[index];
         let mut changed = false;
         while let Some(&(at, step)) = order.script.first() {
-            if at > now || at < order.snapshot.dispatched_at_ms {
+            if at > now {
                 break;
             }
             order.script.remove(0);

@@ -8,6 +8,7 @@ use std::time::Duration;
 use hotline_api::ticket::v1 as pb;
 use hotline_calendar::Calendar;
 use serde_json::Value;
+use tokio::sync::Notify;
 use tonic::Code;
 
 use super::client::{ClientError, CoreClients};
@@ -22,6 +23,8 @@ use crate::routing::{ConfigError, Target};
 const DAY_MS: i64 = 86_400_000;
 const RETRY_FIRST: Duration = Duration::from_millis(100);
 const RETRY_CAP: Duration = Duration::from_secs(5);
+/// The deadline clock looks at least this often, in milliseconds.
+const RETRY_CLOCK_MS: i64 = 60_000;
 
 pub struct DispatcherSettings {
     /// ticket-core's gRPC address, e.g. `http://127.0.0.1:50051`.
@@ -57,7 +60,7 @@ pub enum DispatcherError {
 }
 
 /// What went wrong while handling one event: worth retrying, or not.
-enum Failure {
+pub(super) enum Failure {
     /// ticket-core unreachable or overloaded: retry the same event, never skip it.
     Transient(String),
     /// The event cannot be acted on (a bug or bad data): log it and move on.
@@ -84,17 +87,23 @@ impl From<StateError> for Failure {
 }
 
 pub struct Dispatcher {
-    clients: CoreClients,
-    state: Arc<Mutex<State>>,
-    routes: Routes,
-    policy: Policy,
-    calendar: Calendar,
-    cluster_threshold: usize,
-    cluster_window_ms: i64,
-    outbox: Option<Arc<Outbox>>,
-    contacts: Contacts,
-    hotline_name: String,
-    now: Arc<dyn Fn() -> i64 + Send + Sync>,
+    pub(super) clients: CoreClients,
+    pub(super) state: Arc<Mutex<State>>,
+    pub(super) routes: Routes,
+    pub(super) policy: Policy,
+    pub(super) calendar: Calendar,
+    pub(super) cluster_threshold: usize,
+    pub(super) cluster_window_ms: i64,
+    pub(super) outbox: Option<Arc<Outbox>>,
+    pub(super) contacts: Contacts,
+    pub(super) hotline_name: String,
+    /// The hotline centre and the province: who hears of the province's own deadlines and
+    /// of escalations.
+    pub(super) centre_code: String,
+    pub(super) province_code: String,
+    /// Wakes the deadline clock: a work order changed, or (in tests) the clock moved.
+    pub(super) wake: Arc<Notify>,
+    pub(super) now: Arc<dyn Fn() -> i64 + Send + Sync>,
 }
 
 impl Dispatcher {
@@ -112,6 +121,14 @@ impl Dispatcher {
             .organisations;
         let routes = Routes::build(&organisations, &settings.rules_toml)?;
         let contacts = Contacts::new(&organisations);
+        let code_of_kind = |kind: &str| {
+            organisations
+                .iter()
+                .find(|o| o.kind == kind)
+                .map(|o| o.code.clone())
+                .unwrap_or_default()
+        };
+        let (centre_code, province_code) = (code_of_kind("centre"), code_of_kind("province"));
         let path = settings.state_path.clone();
         let state = tokio::task::spawn_blocking(move || State::open(&path))
             .await
@@ -127,11 +144,19 @@ impl Dispatcher {
             outbox: settings.outbox,
             contacts,
             hotline_name: settings.hotline_name,
+            centre_code,
+            province_code,
+            wake: Arc::new(Notify::new()),
             now,
         })
     }
 
-    async fn with_state<R: Send + 'static>(
+    /// Makes the deadline clock look at its work orders now (after the clock moved, in tests).
+    pub fn wake_handle(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    pub(super) async fn with_state<R: Send + 'static>(
         &self,
         work: impl FnOnce(&State) -> Result<R, StateError> + Send + 'static,
     ) -> Result<R, StateError> {
@@ -143,8 +168,49 @@ impl Dispatcher {
         .map_err(|e| StateError::Task(e.to_string()))?
     }
 
-    /// Follows the event log until `shutdown` resolves; reconnects when ticket-core goes away.
+    /// Follows the event log and runs the deadline clock until `shutdown` resolves.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let this = Arc::new(self);
+        tokio::join!(
+            async {
+                shutdown.await;
+                let _ = stop_tx.send(true);
+            },
+            this.follow(stopped(stop_rx.clone())),
+            this.run_clock(stopped(stop_rx)),
+        );
+    }
+
+    /// The deadline clock: looks at watched work orders when one is due or something changed.
+    async fn run_clock(&self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let next = match self.urge_due().await {
+                Ok(next) => next,
+                Err(Failure::Transient(why) | Failure::Permanent(why)) => {
+                    tracing::warn!("deadline clock: {why}");
+                    Some((self.now)() + RETRY_CLOCK_MS)
+                }
+            };
+            // Sleep until the next moment something falls due (checked at least once a
+            // minute, as the wall clock may jump), or until a work order changes.
+            let wait_ms = next.map_or(RETRY_CLOCK_MS, |at| {
+                (at - (self.now)()).clamp(0, RETRY_CLOCK_MS)
+            });
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(wait_ms as u64)) => {}
+                _ = &mut shutdown => return,
+            }
+        }
+    }
+
+    /// Follows the event log until `shutdown` resolves; reconnects when ticket-core goes away.
+    async fn follow(&self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut backoff = RETRY_FIRST;
         loop {
@@ -224,23 +290,27 @@ impl Dispatcher {
 
     async fn handle(&self, event: &pb::Event) -> Result<(), Failure> {
         match event.action.as_str() {
-            "ticket.created" => self.early_warning(event).await,
-            "ticket.submitted" => self.route(event.ticket_id).await,
-            "work_order.dispatched" => self.announce_dispatch(event).await,
-            "ticket.not_accepted"
-            | "ticket.duplicate"
-            | "ticket.forwarded"
-            | "work_order.closed" => self.notify_worker(event).await,
+            "ticket.created" => self.early_warning(event).await?,
+            "ticket.submitted" => self.route(event.ticket_id).await?,
+            "work_order.dispatched" => self.announce_dispatch(event).await?,
             "work_order.returned" => {
                 let after: Value = serde_json::from_str(&event.after_json).unwrap_or_default();
                 let org = after["org_code"].as_str().unwrap_or_default().to_owned();
                 let (ticket_id, work_order_id) = (event.ticket_id, event.entity_id);
                 self.with_state(move |s| s.record_return(ticket_id, work_order_id, &org))
                     .await?;
-                self.route(event.ticket_id).await
+                self.route(event.ticket_id).await?
             }
-            _ => Ok(()),
+            "ticket.not_accepted"
+            | "ticket.duplicate"
+            | "ticket.forwarded"
+            | "work_order.closed" => self.notify_worker(event).await?,
+            _ => {}
         }
+        if event.entity == "work_order" {
+            self.track(event).await?;
+        }
+        Ok(())
     }
 
     /// Routes a ticket and dispatches it, or queues it for a person. Safe to repeat: a
@@ -349,7 +419,7 @@ impl Dispatcher {
         Ok(())
     }
 
-    async fn get_ticket(&self, ticket_id: i64) -> Result<pb::Ticket, Failure> {
+    pub(super) async fn get_ticket(&self, ticket_id: i64) -> Result<pb::Ticket, Failure> {
         Ok(self
             .clients
             .tickets()
@@ -418,7 +488,7 @@ impl Dispatcher {
         }
     }
 
-    async fn raise(
+    pub(super) async fn raise(
         &self,
         key: String,
         kind: &str,
@@ -507,7 +577,7 @@ impl Dispatcher {
     }
 }
 
-fn kind_of(ticket: &pb::Ticket) -> Kind {
+pub(super) fn kind_of(ticket: &pb::Ticket) -> Kind {
     match pb::TicketKind::try_from(ticket.kind) {
         Ok(pb::TicketKind::Complaint) => Kind::Complaint,
         Ok(pb::TicketKind::LegalAid) => Kind::LegalAid,
@@ -518,7 +588,7 @@ fn kind_of(ticket: &pb::Ticket) -> Kind {
     }
 }
 
-fn priority_of(ticket: &pb::Ticket) -> Priority {
+pub(super) fn priority_of(ticket: &pb::Ticket) -> Priority {
     match pb::Priority::try_from(ticket.priority) {
         Ok(pb::Priority::Urgent) => Priority::Urgent,
         Ok(pb::Priority::Collective) => Priority::Collective,

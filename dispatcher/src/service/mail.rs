@@ -26,6 +26,10 @@ impl Contacts {
         }
     }
 
+    pub fn name(&self, code: &str) -> &str {
+        self.by_code.get(code).map_or("", |(name, _)| name.as_str())
+    }
+
     pub fn emails(&self, code: &str) -> &[String] {
         self.by_code
             .get(code)

@@ -8,6 +8,8 @@
 //! - a dispatched work order is announced to the union's contacts by email (outbox);
 //! - an outcome decided (not accepted, duplicate, forwarded, work order closed) gives
 //!   the worker a notice, stored with the ticket and emailed where an address is known;
+//! - the deadline clock ([`urger`]) reminds before each deadline, urges after it and
+//!   escalates to the supervisors, as events on the work order and as emails;
 //! - a deadline that falls in a year the calendar lacks raises an alert instead of a guess.
 
 pub mod client;
@@ -16,5 +18,6 @@ pub mod mail;
 pub mod notices;
 pub mod routes;
 pub mod state;
+pub mod urger;
 
 pub use follower::{Dispatcher, DispatcherSettings};

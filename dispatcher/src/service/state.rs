@@ -40,7 +40,16 @@ impl State {
                  ticket_id INTEGER NOT NULL PRIMARY KEY,
                  created_at INTEGER NOT NULL
              );
-             CREATE INDEX IF NOT EXISTS employer_tickets_key ON employer_tickets(employer_key, created_at);",
+             CREATE INDEX IF NOT EXISTS employer_tickets_key ON employer_tickets(employer_key, created_at);
+             CREATE TABLE IF NOT EXISTS watched (
+                 work_order_id INTEGER PRIMARY KEY,
+                 ticket_id INTEGER NOT NULL,
+                 org_code TEXT NOT NULL,
+                 snapshot TEXT NOT NULL,
+                 sent TEXT NOT NULL DEFAULT '[]',
+                 next_wake_ms INTEGER
+             );
+             CREATE INDEX IF NOT EXISTS watched_wake ON watched(next_wake_ms);",
         )?;
         Ok(Self { conn })
     }
@@ -113,6 +122,98 @@ impl State {
             .collect::<Result<Vec<i64>, _>>()?;
         Ok(ids)
     }
+}
+
+/// An open work order the deadline clock watches: its snapshot and the notifications
+/// already sent, both as JSON, and when to look at it next.
+#[derive(Clone, Debug)]
+pub struct Watched {
+    pub work_order_id: i64,
+    pub ticket_id: i64,
+    pub org_code: String,
+    pub snapshot: String,
+    pub sent: String,
+    pub next_wake_ms: Option<i64>,
+}
+
+impl State {
+    pub fn watched(&self, work_order_id: i64) -> Result<Option<Watched>, StateError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT work_order_id, ticket_id, org_code, snapshot, sent, next_wake_ms FROM watched
+                  WHERE work_order_id = ?1",
+                [work_order_id],
+                watched_from_row,
+            )
+            .optional()?)
+    }
+
+    /// Stores a work order's snapshot; keeps the notifications sent unless `reset_sent`.
+    /// It is looked at again at once.
+    pub fn watch(&self, row: &Watched, now: i64) -> Result<(), StateError> {
+        self.conn.execute(
+            "INSERT INTO watched(work_order_id, ticket_id, org_code, snapshot, sent, next_wake_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(work_order_id) DO UPDATE SET org_code = excluded.org_code,
+                 snapshot = excluded.snapshot, sent = excluded.sent, next_wake_ms = excluded.next_wake_ms",
+            params![row.work_order_id, row.ticket_id, row.org_code, row.snapshot, row.sent, now],
+        )?;
+        Ok(())
+    }
+
+    pub fn unwatch(&self, work_order_id: i64) -> Result<(), StateError> {
+        self.conn.execute(
+            "DELETE FROM watched WHERE work_order_id = ?1",
+            [work_order_id],
+        )?;
+        Ok(())
+    }
+
+    /// Work orders whose next look is due at `now`, soonest first.
+    pub fn due_watched(&self, now: i64, limit: i64) -> Result<Vec<Watched>, StateError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT work_order_id, ticket_id, org_code, snapshot, sent, next_wake_ms FROM watched
+              WHERE next_wake_ms <= ?1 ORDER BY next_wake_ms LIMIT ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![now, limit], watched_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    pub fn set_progress(
+        &self,
+        work_order_id: i64,
+        sent: &str,
+        next_wake_ms: Option<i64>,
+    ) -> Result<(), StateError> {
+        self.conn.execute(
+            "UPDATE watched SET sent = ?2, next_wake_ms = ?3 WHERE work_order_id = ?1",
+            params![work_order_id, sent, next_wake_ms],
+        )?;
+        Ok(())
+    }
+
+    /// The soonest moment any watched work order needs a look.
+    pub fn next_wake(&self) -> Result<Option<i64>, StateError> {
+        Ok(self
+            .conn
+            .query_row("SELECT MIN(next_wake_ms) FROM watched", [], |row| {
+                row.get(0)
+            })?)
+    }
+}
+
+fn watched_from_row(row: &rusqlite::Row) -> rusqlite::Result<Watched> {
+    Ok(Watched {
+        work_order_id: row.get(0)?,
+        ticket_id: row.get(1)?,
+        org_code: row.get(2)?,
+        snapshot: row.get(3)?,
+        sent: row.get(4)?,
+        next_wake_ms: row.get(5)?,
+    })
 }
 
 #[cfg(test)]
