@@ -360,6 +360,12 @@ async fn early_warnings_for_collective_tickets_and_employer_clusters() {
         .into_inner();
     let alert = wait_for(&mut log, "alert.raised", collective.id).await;
     assert!(alert.reason.contains("群体"), "{}", alert.reason);
+    let mail = queued(
+        &world.outbox,
+        &format!("warning:collective:{}", collective.id),
+    )
+    .await;
+    assert_eq!(mail.email.to, ["duban@gd-union.example.cn"]);
 
     let mut ids = Vec::new();
     for i in 0..5 {
@@ -384,6 +390,13 @@ async fn early_warnings_for_collective_tickets_and_employer_clusters() {
     let after: serde_json::Value = serde_json::from_str(&cluster.after_json).unwrap();
     assert_eq!(after["kind"], "employer_cluster");
     assert_eq!(after["ticket_ids"].as_array().unwrap().len(), 5);
+    let key = format!("warning:{}", after["key"].as_str().unwrap());
+    let mail = queued(&world.outbox, &key).await;
+    assert!(
+        mail.email.body.contains("广州某某超市有限公司"),
+        "{}",
+        mail.email.body
+    );
 }
 
 #[tokio::test]

@@ -20,7 +20,7 @@ use crate::clock::{self, ClockError, Kind, Policy, Priority};
 use crate::notify::Outbox;
 use crate::routing::{ConfigError, Target};
 
-const DAY_MS: i64 = 86_400_000;
+pub(super) const DAY_MS: i64 = 86_400_000;
 const RETRY_FIRST: Duration = Duration::from_millis(100);
 const RETRY_CAP: Duration = Duration::from_secs(5);
 /// The deadline clock looks at least this often, in milliseconds.
@@ -506,73 +506,6 @@ impl Dispatcher {
                 region_code,
             })
             .await?;
-        Ok(())
-    }
-
-    /// Collective and urgent tickets alert at once; so does the n-th ticket about one
-    /// employer within the window (the seeds: a supermarket chain's staff during a restructuring).
-    async fn early_warning(&self, event: &pb::Event) -> Result<(), Failure> {
-        let ticket: Value = serde_json::from_str(&event.after_json).unwrap_or_default();
-        let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
-        let number = text(&ticket["number"]);
-        let topic = text(&ticket["topic"]);
-        let employer_name = text(&ticket["employer"]["name"]);
-        let region = Some(text(&ticket["employer"]["region_code"]))
-            .filter(|r| !r.is_empty())
-            .unwrap_or_else(|| text(&ticket["place_region_code"]));
-        let id = event.ticket_id;
-        match ticket["priority"].as_str() {
-            Some("urgent") => {
-                let message =
-                    format!("紧急工单 {number}（{topic}）：来电人情绪激烈或有极端倾向，请立即处置");
-                self.raise(
-                    format!("urgent:{id}"),
-                    "urgent",
-                    message,
-                    vec![id],
-                    region.clone(),
-                )
-                .await?;
-            }
-            Some("collective") => {
-                let workers = ticket["workers"].as_i64().unwrap_or(0);
-                let message =
-                    format!("群体性工单 {number}（{topic}，涉及{workers}人，{employer_name}）");
-                self.raise(
-                    format!("collective:{id}"),
-                    "collective",
-                    message,
-                    vec![id],
-                    region.clone(),
-                )
-                .await?;
-            }
-            _ => {}
-        }
-        let key = hotline_workflow::employer::employer_key(
-            &text(&ticket["employer"]["uscc"]),
-            &employer_name,
-        );
-        if key.is_empty() {
-            return Ok(());
-        }
-        let created_at = ticket["created_at"].as_i64().unwrap_or(event.at_ms);
-        let since = created_at - self.cluster_window_ms;
-        let window_key = key.clone();
-        let recent = self
-            .with_state(move |s| s.employer_tickets(&window_key, id, created_at, since))
-            .await?;
-        if recent.len() >= self.cluster_threshold {
-            let days = self.cluster_window_ms / DAY_MS;
-            let message = format!(
-                "{days}日内关于「{employer_name}」的来电已达{}件，请关注是否存在群体性风险",
-                recent.len()
-            );
-            // Keyed by the window's first ticket: one alert per cluster, not one per call.
-            let alert_key = format!("employer_cluster:{key}:{}", recent[0]);
-            self.raise(alert_key, "employer_cluster", message, recent, region)
-                .await?;
-        }
         Ok(())
     }
 }

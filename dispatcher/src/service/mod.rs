@@ -19,5 +19,6 @@ pub mod notices;
 pub mod routes;
 pub mod state;
 pub mod urger;
+pub mod warnings;
 
 pub use follower::{Dispatcher, DispatcherSettings};
