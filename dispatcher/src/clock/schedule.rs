@@ -50,53 +50,8 @@ const HOUR_MS: i64 = 60 * 60 * 1000;
 /// A level that will never be due.
 const NEVER: i64 = i64::MAX;
 
-/// State of a work order, as ticket-core names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum WorkOrderState {
-    Dispatched,
-    Signed,
-    Replied,
-    Approved,
-    CalledBack,
-    Closed,
-    Returned,
-}
-
-impl WorkOrderState {
-    pub const ALL: [WorkOrderState; 7] = [
-        WorkOrderState::Dispatched,
-        WorkOrderState::Signed,
-        WorkOrderState::Replied,
-        WorkOrderState::Approved,
-        WorkOrderState::CalledBack,
-        WorkOrderState::Closed,
-        WorkOrderState::Returned,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WorkOrderState::Dispatched => "dispatched",
-            WorkOrderState::Signed => "signed",
-            WorkOrderState::Replied => "replied",
-            WorkOrderState::Approved => "approved",
-            WorkOrderState::CalledBack => "called_back",
-            WorkOrderState::Closed => "closed",
-            WorkOrderState::Returned => "returned",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<WorkOrderState> {
-        WorkOrderState::ALL
-            .into_iter()
-            .find(|state| state.as_str() == text)
-    }
-}
-
-impl fmt::Display for WorkOrderState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// State of a work order: the same states ticket-core's lifecycle uses.
+pub use hotline_workflow::work_order::WorkOrderState;
 
 /// Which deadline a notification is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -444,19 +444,13 @@ impl TicketCore {
             .write(move |conn| {
                 load_visible(conn, &actor, id)?;
                 tickets::add_note(conn, id, now, actor.user_id, &note)?;
-                events::append(
+                log_ticket_fact(
                     conn,
-                    &NewEvent {
-                        at: now,
-                        actor: &actor.name,
-                        entity: "ticket",
-                        entity_id: id,
-                        action: "ticket.note_added",
-                        reason: "",
-                        before_json: String::new(),
-                        after_json: serde_json::json!({ "note": note }).to_string(),
-                        ticket_id: id,
-                    },
+                    &actor,
+                    now,
+                    id,
+                    "ticket.note_added",
+                    serde_json::json!({ "note": note }),
                 )?;
                 load_visible(conn, &actor, id)
             })
@@ -482,20 +476,8 @@ impl TicketCore {
                     ));
                 }
                 if tickets::link_call(conn, id, call_id)? {
-                    events::append(
-                        conn,
-                        &NewEvent {
-                            at: now,
-                            actor: &actor.name,
-                            entity: "ticket",
-                            entity_id: id,
-                            action: "ticket.call_linked",
-                            reason: "",
-                            before_json: String::new(),
-                            after_json: serde_json::json!({ "call_id": call_id }).to_string(),
-                            ticket_id: id,
-                        },
-                    )?;
+                    let linked = serde_json::json!({ "call_id": call_id });
+                    log_ticket_fact(conn, &actor, now, id, "ticket.call_linked", linked)?;
                 }
                 load_visible(conn, &actor, id)
             })
@@ -813,6 +795,32 @@ fn view_of(conn: &Connection, ticket: TicketRecord) -> Result<TicketView, CoreEr
 
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("records always serialise")
+}
+
+/// Logs something added to a ticket (a note, a linked call): no before, only what was added.
+fn log_ticket_fact(
+    conn: &Connection,
+    actor: &Actor,
+    now: i64,
+    id: i64,
+    action: &str,
+    added: serde_json::Value,
+) -> Result<(), CoreError> {
+    events::append(
+        conn,
+        &NewEvent {
+            at: now,
+            actor: &actor.name,
+            entity: "ticket",
+            entity_id: id,
+            action,
+            reason: "",
+            before_json: String::new(),
+            after_json: added.to_string(),
+            ticket_id: id,
+        },
+    )?;
+    Ok(())
 }
 
 pub(crate) fn log_ticket_change(

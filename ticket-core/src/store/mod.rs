@@ -18,6 +18,7 @@ pub mod schema;
 pub mod tickets;
 pub mod work_orders;
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread;
@@ -163,7 +164,60 @@ pub fn open_connection(path: &Path, writer: bool) -> Result<Connection, CoreErro
     Ok(conn)
 }
 
+thread_local! {
+    /// Full-text words that the jobs of the batch being run on this thread have set, in
+    /// order; `Some` only on the writer thread. FTS5 writes its pending terms out as a
+    /// new index segment at every savepoint, and each job runs in a savepoint of its
+    /// own, so words written inside jobs cost a one-ticket segment each, to be merged
+    /// later: most of the writer's time per created ticket. Queued here, they are
+    /// written after the batch's last job, in the same transaction, in one segment.
+    static QUEUED_WORDS: RefCell<Option<Vec<(i64, String)>>> = const { RefCell::new(None) };
+}
+
+/// Queues the full-text `words` of ticket `id` when called from a job on the writer
+/// thread and returns true; returns false elsewhere, where the caller writes them itself.
+pub(crate) fn queue_words(id: i64, words: &str) -> bool {
+    QUEUED_WORDS.with(|queue| match queue.borrow_mut().as_mut() {
+        Some(queue) => {
+            queue.push((id, words.to_owned()));
+            true
+        }
+        None => false,
+    })
+}
+
+fn queued_words_len() -> usize {
+    QUEUED_WORDS.with(|queue| queue.borrow().as_ref().map_or(0, Vec::len))
+}
+
+/// Drops what the last jobs queued, from position `len` on: a failed job's words go
+/// with the rest of its savepoint.
+fn truncate_queued_words(len: usize) {
+    QUEUED_WORDS.with(|queue| {
+        if let Some(queue) = queue.borrow_mut().as_mut() {
+            queue.truncate(len);
+        }
+    });
+}
+
+/// Writes the batch's queued words, in the order the jobs set them (a later change to
+/// the same ticket wins). Runs inside the batch's transaction, before its commit.
+fn write_queued_words(conn: &Connection) -> Result<(), String> {
+    let queued = QUEUED_WORDS.with(|queue| {
+        queue
+            .borrow_mut()
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    });
+    for (id, words) in &queued {
+        tickets::write_words(conn, *id, words).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 fn writer_loop(conn: Connection, jobs: Receiver<Job>, last_seq: watch::Sender<i64>) {
+    QUEUED_WORDS.with(|queue| *queue.borrow_mut() = Some(Vec::new()));
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -179,9 +233,14 @@ fn writer_loop(conn: Connection, jobs: Receiver<Job>, last_seq: watch::Sender<i6
             drop(batch);
             continue;
         }
+        truncate_queued_words(0);
         for job in batch {
+            let queued = queued_words_len();
             let savepoint = conn.execute_batch("SAVEPOINT job");
             let (ok, completion) = job(&conn);
+            if !ok {
+                truncate_queued_words(queued);
+            }
             if savepoint.is_ok() {
                 let end = if ok {
                     "RELEASE job"
@@ -194,7 +253,10 @@ fn writer_loop(conn: Connection, jobs: Receiver<Job>, last_seq: watch::Sender<i6
             }
             completions.push(completion);
         }
-        let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+        // A failure writing the words fails the whole batch like a failed commit: the
+        // tickets are never stored without their words, and nothing is acknowledged.
+        let committed = write_queued_words(&conn)
+            .and_then(|()| conn.execute_batch("COMMIT").map_err(|e| e.to_string()));
         if committed.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
         } else if let Ok(seq) = events::last_seq(&conn) {
@@ -208,4 +270,69 @@ fn writer_loop(conn: Connection, jobs: Receiver<Job>, last_seq: watch::Sender<i6
 
 pub(crate) fn storage(e: rusqlite::Error) -> CoreError {
     CoreError::Storage(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use rusqlite::OptionalExtension;
+
+    use super::*;
+
+    fn stored_words(path: &Path, id: i64) -> Option<String> {
+        open_connection(path, false)
+            .unwrap()
+            .query_row(
+                "SELECT words FROM ticket_text WHERE rowid = ?1",
+                [id],
+                |row| row.get(0),
+            )
+            .optional()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn queued_words_follow_their_jobs_savepoints() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("words.sqlite3");
+        let db = Db::open(&path).unwrap();
+        // Holds the writer, so the three jobs after it are taken as one batch.
+        let hold = db.write(|_| {
+            thread::sleep(Duration::from_millis(100));
+            Ok(())
+        });
+        let kept = db.write(|c| tickets::set_words(c, 1, "欠薪 工地"));
+        let failed = db.write(|c| {
+            tickets::set_words(c, 2, "工伤")?;
+            Err::<(), _>(CoreError::invalid("field", "fails after setting words"))
+        });
+        let changed_twice = db.write(|c| {
+            tickets::set_words(c, 3, "first")?;
+            tickets::set_words(c, 3, "second")
+        });
+        let (hold, kept, failed, changed_twice) = tokio::join!(hold, kept, failed, changed_twice);
+        hold.unwrap();
+        kept.unwrap();
+        assert!(failed.is_err());
+        changed_twice.unwrap();
+        assert_eq!(stored_words(&path, 1).as_deref(), Some("欠薪 工地"));
+        assert_eq!(stored_words(&path, 2), None);
+        assert_eq!(stored_words(&path, 3).as_deref(), Some("second"));
+
+        // A later batch replaces a ticket's words rather than adding to them.
+        db.write(|c| tickets::set_words(c, 1, "工资"))
+            .await
+            .unwrap();
+        assert_eq!(stored_words(&path, 1).as_deref(), Some("工资"));
+        let matches: i64 = open_connection(&path, false)
+            .unwrap()
+            .query_row(
+                "SELECT COUNT(*) FROM ticket_text WHERE ticket_text MATCH '欠薪'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(matches, 0);
+    }
 }

@@ -163,7 +163,16 @@ pub fn insert(conn: &Connection, t: &InsertTicket) -> Result<i64, CoreError> {
     Ok(id)
 }
 
+/// Sets the ticket's full-text words. In a job on the writer thread they are queued and
+/// written just before the batch commits (see `store::queue_words`); elsewhere at once.
 pub fn set_words(conn: &Connection, id: i64, words: &str) -> Result<(), CoreError> {
+    if super::queue_words(id, words) {
+        return Ok(());
+    }
+    write_words(conn, id, words)
+}
+
+pub(crate) fn write_words(conn: &Connection, id: i64, words: &str) -> Result<(), CoreError> {
     conn.prepare_cached("DELETE FROM ticket_text WHERE rowid = ?1")
         .map_err(storage)?
         .execute([id])
