@@ -10,6 +10,7 @@ pub mod events;
 pub mod metrics;
 pub mod notices;
 pub mod records;
+pub mod search;
 pub mod text;
 pub mod tickets;
 pub mod work_orders;

@@ -9,7 +9,8 @@ use super::{Handlers, optional_ms, required_id, status};
 use crate::domain::CoreError;
 use crate::domain::notices::NewNotice;
 use crate::domain::records::{NewTicket, TicketPatch};
-use crate::domain::tickets::{Disposition, SearchQuery};
+use crate::domain::search::SearchQuery;
+use crate::domain::tickets::Disposition;
 
 #[tonic::async_trait]
 impl TicketService for Handlers {
