@@ -12,8 +12,6 @@ use dispatcher::service::{Dispatcher, DispatcherSettings};
 use hotline_api::ticket::v1 as pb;
 use ticket_core::app::{CoreApp, Settings};
 use ticket_core::domain::Clock;
-use tonic::metadata::{Ascii, MetadataValue};
-use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
@@ -32,20 +30,7 @@ impl Clock for SharedClock {
     }
 }
 
-#[derive(Clone)]
-struct Bearer(MetadataValue<Ascii>);
-
-impl Interceptor for Bearer {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
-        request
-            .metadata_mut()
-            .insert("authorization", self.0.clone());
-        Ok(request)
-    }
-}
+type Bearer = hotline_api::BearerToken;
 
 struct World {
     dir: tempfile::TempDir,
@@ -136,7 +121,7 @@ impl World {
     }
 
     fn bearer(&self, user: &str) -> Bearer {
-        Bearer(format!("Bearer {}", self.tokens[user]).parse().unwrap())
+        Bearer::new(&self.tokens[user]).unwrap()
     }
 
     fn tickets(

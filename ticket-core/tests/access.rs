@@ -19,7 +19,7 @@ async fn calls_without_a_valid_token_are_refused() {
     assert_eq!(err.code(), Code::Unauthenticated);
     assert!(err.message().contains("bearer token"), "{}", err.message());
 
-    let forged = Bearer("Bearer hl_0000".parse().unwrap());
+    let forged = Bearer::new("hl_0000").unwrap();
     let mut forged =
         pb::ticket_service_client::TicketServiceClient::with_interceptor(h.raw_channel(), forged);
     let err = forged
@@ -260,7 +260,7 @@ async fn a_supervisor_sees_their_subtree_only() {
         )
         .unwrap()
     };
-    let bearer = Bearer(format!("Bearer {token}").parse().unwrap());
+    let bearer = Bearer::new(&token).unwrap();
     let mut orders = pb::work_order_service_client::WorkOrderServiceClient::with_interceptor(
         h.raw_channel(),
         bearer,

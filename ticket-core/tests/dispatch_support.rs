@@ -203,7 +203,7 @@ async fn alerts_are_raised_once_and_reach_the_supervisors_they_concern() {
     };
     let mut gz = pb::alert_service_client::AlertServiceClient::with_interceptor(
         h.raw_channel(),
-        Bearer(format!("Bearer {token}").parse().unwrap()),
+        Bearer::new(&token).unwrap(),
     );
     let seen = gz
         .list_alerts(pb::ListAlertsRequest {

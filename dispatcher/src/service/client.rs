@@ -1,34 +1,18 @@
 //! gRPC clients of ticket-core, carrying the dispatcher's service token.
 
+use hotline_api::BearerToken;
 use hotline_api::ticket::v1 as pb;
-use tonic::metadata::{Ascii, MetadataValue};
-use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
-#[derive(Clone)]
-pub struct Bearer(MetadataValue<Ascii>);
-
-impl Interceptor for Bearer {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
-        request
-            .metadata_mut()
-            .insert("authorization", self.0.clone());
-        Ok(request)
-    }
-}
-
-type Authed = InterceptedService<Channel, Bearer>;
+type Authed = InterceptedService<Channel, BearerToken>;
 
 /// One lazily connecting channel to ticket-core, shared by all clients: it reconnects
 /// by itself when ticket-core restarts.
 #[derive(Clone)]
 pub struct CoreClients {
     channel: Channel,
-    bearer: Bearer,
+    bearer: BearerToken,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,11 +28,7 @@ impl CoreClients {
         let channel = Endpoint::from_shared(url.to_owned())
             .map_err(|_| ClientError::Url(url.to_owned()))?
             .connect_lazy();
-        let bearer = Bearer(
-            format!("Bearer {token}")
-                .parse()
-                .map_err(|_| ClientError::Token)?,
-        );
+        let bearer = BearerToken::new(token).map_err(|_| ClientError::Token)?;
         Ok(Self { channel, bearer })
     }
 

@@ -10,8 +10,6 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use hotline_api::ticket::v1 as pb;
 use ticket_core::app::{CoreApp, Settings};
 use ticket_core::domain::Clock;
-use tonic::metadata::MetadataValue;
-use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
@@ -41,20 +39,7 @@ impl Clock for TestClock {
     }
 }
 
-#[derive(Clone)]
-pub struct Bearer(pub MetadataValue<tonic::metadata::Ascii>);
-
-impl Interceptor for Bearer {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
-        request
-            .metadata_mut()
-            .insert("authorization", self.0.clone());
-        Ok(request)
-    }
-}
+pub use hotline_api::BearerToken as Bearer;
 
 type Authed = InterceptedService<Channel, Bearer>;
 
@@ -122,7 +107,7 @@ impl Harness {
             .tokens
             .get(user)
             .unwrap_or_else(|| panic!("no token for {user}"));
-        Bearer(format!("Bearer {token}").parse().unwrap())
+        Bearer::new(token).unwrap()
     }
 
     pub fn tickets(&self, user: &str) -> pb::ticket_service_client::TicketServiceClient<Authed> {
