@@ -5,6 +5,23 @@
 //! Every wait here is bounded by a deadline and ends on an event (a line of output, a
 //! process exit), never on a fixed sleep, so the tests stay fast on an idle machine and
 //! still pass on a busy one.
+//!
+//! ```no_run
+//! # async fn example() -> anyhow::Result<()> {
+//! use hotline_tests::HotlineServer;
+//! use hotline_tests::sample::unpaid_wages_ticket;
+//!
+//! let data = tempfile::tempdir()?;
+//! let server = HotlineServer::start(data.path()).await?;
+//! let mut tickets = server.ticket_client(&server.token("agent01")?).await?;
+//! let ticket = tickets
+//!     .create_ticket(unpaid_wages_ticket("example-1", "13800138000"))
+//!     .await?
+//!     .into_inner();
+//! assert!(ticket.number.starts_with("GD"));
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod binary;
 pub mod client;

@@ -56,7 +56,11 @@ impl HotlineServer {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut child = Command::new(hotline_binary())
+        // The first call runs cargo; keep that off the async workers.
+        let binary = tokio::task::spawn_blocking(hotline_binary)
+            .await
+            .context("building hotline panicked")?;
+        let mut child = Command::new(binary)
             .arg("serve")
             .arg("--data-dir")
             .arg(data_dir)
@@ -190,11 +194,18 @@ impl HotlineServer {
         String::from_utf8_lossy(&tail).into_owned()
     }
 
+    /// A connection to the server; when it fails, the error carries the server's log.
+    pub async fn connect(&self) -> anyhow::Result<tonic::transport::Channel> {
+        connect(self.addr)
+            .await
+            .with_context(|| format!("server log (last part):\n{}", self.stderr_tail()))
+    }
+
     pub async fn ticket_client(
         &self,
         token: &str,
     ) -> anyhow::Result<TicketServiceClient<AuthedChannel>> {
-        let channel = connect(self.addr).await?;
+        let channel = self.connect().await?;
         Ok(TicketServiceClient::with_interceptor(
             channel,
             BearerToken::new(token)?,
@@ -205,7 +216,7 @@ impl HotlineServer {
         &self,
         token: &str,
     ) -> anyhow::Result<DirectoryServiceClient<AuthedChannel>> {
-        let channel = connect(self.addr).await?;
+        let channel = self.connect().await?;
         Ok(DirectoryServiceClient::with_interceptor(
             channel,
             BearerToken::new(token)?,
@@ -283,7 +294,10 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let mut command = Command::new(hotline_binary());
+    let binary = tokio::task::spawn_blocking(hotline_binary)
+        .await
+        .context("building hotline panicked")?;
+    let mut command = Command::new(binary);
     command
         .args(args)
         .env_remove("HOTLINE_DATA_DIR")

@@ -6,6 +6,9 @@
 //! created must still be there, its idempotency key must still lead to it, the SQLite
 //! file must pass `PRAGMA integrity_check`, and the event log must hold exactly one
 //! `ticket.created` event per ticket — no lost, half-written or doubled creations.
+//!
+//! The requests the kill left unanswered are then retried, as a client would: each must
+//! succeed, whether or not the first attempt was committed, and leave exactly one ticket.
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
@@ -45,11 +48,12 @@ struct Acknowledged {
 /// What the clients share while they run.
 struct Load {
     acknowledged: Mutex<Vec<Acknowledged>>,
-    ack_count: watch::Sender<usize>,
     attempts: AtomicUsize,
     in_flight: AtomicUsize,
     killed: AtomicBool,
     errors_before_kill: Mutex<Vec<String>>,
+    /// (request id, phone) of each request that got no answer because of the kill.
+    unanswered: Mutex<Vec<(String, String)>>,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -61,11 +65,11 @@ async fn acknowledged_tickets_survive_sigkill() -> anyhow::Result<()> {
     let (ack_count, mut ack_watch) = watch::channel(0usize);
     let load = Arc::new(Load {
         acknowledged: Mutex::new(Vec::new()),
-        ack_count,
         attempts: AtomicUsize::new(0),
         in_flight: AtomicUsize::new(0),
         killed: AtomicBool::new(false),
         errors_before_kill: Mutex::new(Vec::new()),
+        unanswered: Mutex::new(Vec::new()),
     });
     let mut clients = Vec::new();
     for client_no in 0..CLIENTS {
@@ -74,8 +78,10 @@ async fn acknowledged_tickets_survive_sigkill() -> anyhow::Result<()> {
             client_no,
             client,
             load.clone(),
+            ack_count.clone(),
         )));
     }
+    drop(ack_count);
     // The clients hold the only senders: if they all stop early, this wait ends. The
     // borrow `wait_for` returns is dropped at once, or it would block every sender.
     let reached = tokio::time::timeout(
@@ -90,7 +96,8 @@ async fn acknowledged_tickets_survive_sigkill() -> anyhow::Result<()> {
     let errors = load.errors_before_kill.lock().expect("lock").clone();
     ensure!(
         errors.is_empty(),
-        "creates failed before the kill:\n{}\nserver log:\n{}",
+        "creates failed before the kill (the server then ended with {status}):\n{}\n\
+         server log:\n{}",
         errors.join("\n"),
         first.stderr_tail()
     );
@@ -138,8 +145,28 @@ async fn acknowledged_tickets_survive_sigkill() -> anyhow::Result<()> {
         acknowledged.len(),
         problems[..problems.len().min(SHOWN_PROBLEMS)].join("\n")
     );
+
+    // A client that got no answer retries with the same request id.
+    let unanswered = load.unanswered.lock().expect("lock").clone();
+    ensure!(
+        acknowledged.len() + unanswered.len() == attempts,
+        "{attempts} attempts, but {} acknowledged and {} unanswered",
+        acknowledged.len(),
+        unanswered.len()
+    );
+    for (request_id, phone) in &unanswered {
+        client
+            .clone()
+            .create_ticket(unpaid_wages_ticket(request_id, phone))
+            .await
+            .with_context(|| format!("retrying {request_id}, unanswered at the kill"))?;
+    }
+
     let status = second.terminate().await?;
-    ensure!(status.success(), "the restarted server exited with {status}");
+    ensure!(
+        status.success(),
+        "the restarted server exited with {status}"
+    );
 
     let database = second.database_path();
     tokio::task::spawn_blocking(move || check_database(&database, &acknowledged, attempts))
@@ -152,6 +179,7 @@ async fn create_until_failure(
     client_no: u32,
     mut client: TicketServiceClient<AuthedChannel>,
     load: Arc<Load>,
+    ack_count: watch::Sender<usize>,
 ) {
     for seq in 0..MAX_CREATES_PER_CLIENT {
         let request_id = format!("durability-{client_no:02}-{seq:06}");
@@ -166,19 +194,21 @@ async fn create_until_failure(
             // An answer that arrives after the kill was still given: it counts.
             Ok(response) => {
                 let ticket = response.into_inner();
-                load.acknowledged
-                    .lock()
-                    .expect("lock")
-                    .push(Acknowledged {
-                        request_id,
-                        phone,
-                        ticket_id: ticket.id,
-                        number: ticket.number,
-                    });
-                load.ack_count.send_modify(|acks| *acks += 1);
+                load.acknowledged.lock().expect("lock").push(Acknowledged {
+                    request_id,
+                    phone,
+                    ticket_id: ticket.id,
+                    number: ticket.number,
+                });
+                ack_count.send_modify(|acks| *acks += 1);
             }
             Err(status) => {
-                if !load.killed.load(Ordering::SeqCst) {
+                if load.killed.load(Ordering::SeqCst) {
+                    load.unanswered
+                        .lock()
+                        .expect("lock")
+                        .push((request_id, phone));
+                } else {
                     load.errors_before_kill
                         .lock()
                         .expect("lock")
@@ -252,10 +282,7 @@ fn check_database(
         .prepare("PRAGMA integrity_check")?
         .query_map([], |row| row.get(0))?
         .collect::<Result<_, _>>()?;
-    ensure!(
-        integrity == ["ok"],
-        "PRAGMA integrity_check: {integrity:?}"
-    );
+    ensure!(integrity == ["ok"], "PRAGMA integrity_check: {integrity:?}");
 
     let mut by_request_id = conn.prepare("SELECT id FROM tickets WHERE request_id = ?1")?;
     for ack in acknowledged {
@@ -274,11 +301,16 @@ fn check_database(
         );
     }
 
+    // Every attempt was acknowledged or retried to success: one ticket each, no more.
     let tickets: usize = conn.query_row("SELECT COUNT(*) FROM tickets", [], |row| row.get(0))?;
+    let request_ids: usize = conn.query_row(
+        "SELECT COUNT(DISTINCT request_id) FROM tickets WHERE request_id LIKE 'durability-%'",
+        [],
+        |row| row.get(0),
+    )?;
     ensure!(
-        (acknowledged.len()..=attempts).contains(&tickets),
-        "{tickets} tickets stored: expected between the {} acknowledged and the {attempts} attempted",
-        acknowledged.len()
+        tickets == attempts && request_ids == attempts,
+        "{tickets} tickets with {request_ids} request ids stored for {attempts} distinct requests"
     );
     let miscounted: Vec<(i64, usize)> = conn
         .prepare(
@@ -300,6 +332,9 @@ fn check_database(
         [],
         |row| row.get(0),
     )?;
-    ensure!(orphans == 0, "{orphans} ticket.created events name no ticket");
+    ensure!(
+        orphans == 0,
+        "{orphans} ticket.created events name no ticket"
+    );
     Ok(())
 }

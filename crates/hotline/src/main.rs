@@ -3,6 +3,7 @@
 
 mod admin;
 mod dispatcher_setup;
+mod report;
 mod settings;
 
 use std::process::ExitCode;
@@ -35,6 +36,8 @@ enum Command {
         #[command(subcommand)]
         command: admin::AdminCommand,
     },
+    /// Export a daily, monthly, quarterly or yearly report (CSV or XLSX) from a running server.
+    Report(report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
             report(serve(settings))
         }
         Command::Admin { command } => report(admin::run(command)),
+        Command::Report(args) => report::run(args),
     }
 }
 
@@ -93,6 +97,7 @@ fn serve(settings: settings::ServeSettings) -> anyhow::Result<()> {
         if let Some(tokens) = &app.first_start_tokens {
             print_first_start(&data_dir, tokens);
         }
+        let signals = ShutdownSignals::install()?;
         let addr = app.local_addr();
         tracing::info!(%addr, data_dir = %data_dir.display(), "hotline serving gRPC");
         // Tests and scripts wait for this line on stdout.
@@ -119,7 +124,7 @@ fn serve(settings: settings::ServeSettings) -> anyhow::Result<()> {
             }
         };
         tracing::info!("dispatcher following ticket-core's events");
-        shutdown_signal().await;
+        signals.received().await;
         tracing::info!("shutting down; letting calls in flight finish");
         let _ = stop_tx.send(true);
         let _ = dispatcher.await;
@@ -148,19 +153,26 @@ fn print_first_start(data_dir: &std::path::Path, tokens: &[ticket_core::admin::I
     println!("Issue more with `hotline admin issue-token --user NAME`.");
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler installs");
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
+/// SIGTERM and SIGINT, listened for from before the server says it is listening, so that
+/// a signal arriving at once still shuts down gracefully instead of killing the process.
+struct ShutdownSignals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    fn install() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            terminate: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+            interrupt: signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?,
+        })
     }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
+
+    async fn received(mut self) {
+        tokio::select! {
+            _ = self.terminate.recv() => {}
+            _ = self.interrupt.recv() => {}
+        }
     }
 }

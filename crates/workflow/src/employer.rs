@@ -33,7 +33,10 @@ mod tests {
 
     #[test]
     fn prefers_uscc_and_normalises_names() {
-        assert_eq!(employer_key("91440101MA5D0000X0", "whatever"), "91440101MA5D0000X0");
+        assert_eq!(
+            employer_key("91440101MA5D0000X0", "whatever"),
+            "91440101MA5D0000X0"
+        );
         assert_eq!(
             employer_key("", "广州 某某超市有限公司"),
             employer_key("", "广州某某超市（有限公司）")
