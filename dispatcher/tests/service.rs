@@ -546,3 +546,46 @@ async fn the_clock_urges_after_a_deadline_then_escalates_once_each() {
         .urge_count;
     assert_eq!(urges, 2, "one urge and one escalation, each once");
 }
+
+#[tokio::test]
+async fn a_matter_no_longer_accepted_after_final_review_gets_its_notice() {
+    let world = World::start().await;
+    let (mut log, _) = world.follow().await;
+    let t = world
+        .tickets("agent01")
+        .create_ticket(ticket("13800138009", "440106", "47", "某公司"))
+        .await
+        .unwrap()
+        .into_inner();
+    let no_basis = world
+        .tickets("agent01")
+        .dispose(pb::DisposeRequest {
+            ticket_id: t.id,
+            disposition: pb::Disposition::NoLongerAccepted as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(no_basis.code(), tonic::Code::InvalidArgument);
+    world
+        .tickets("agent01")
+        .dispose(pb::DisposeRequest {
+            ticket_id: t.id,
+            disposition: pb::Disposition::NoLongerAccepted as i32,
+            reason: "该事项已于2026年9月1日经广东省总工会复核并作出复核意见".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    wait_for(&mut log, "ticket.notice_issued", t.id).await;
+    let notices = world
+        .tickets("agent01")
+        .list_notices(pb::ListNoticesRequest { ticket_id: t.id })
+        .await
+        .unwrap()
+        .into_inner()
+        .notices;
+    assert_eq!(notices[0].kind, pb::NoticeKind::NoLonger as i32);
+    assert_eq!(notices[0].title, "不再受理告知书");
+    assert!(notices[0].body.contains("复核"), "{}", notices[0].body);
+}

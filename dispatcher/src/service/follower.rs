@@ -302,6 +302,7 @@ impl Dispatcher {
                 self.route(event.ticket_id).await?
             }
             "ticket.not_accepted"
+            | "ticket.no_longer_accepted"
             | "ticket.duplicate"
             | "ticket.forwarded"
             | "work_order.closed" => self.notify_worker(event).await?,

@@ -1,8 +1,5 @@
 //! Notices to the worker (告知书): rendered when a ticket's outcome is decided, stored
 //! with the ticket in ticket-core, and emailed when the worker gave an address.
-//!
-//! 不再受理告知书 (no longer accepted after final review) has no trigger yet: the system
-//! does not record reviews of a handled matter (复查/复核) as such.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use hotline_api::ticket::v1 as pb;
@@ -37,6 +34,9 @@ pub fn notice_for(
         "ticket.not_accepted" => NoticeDetails::NotAccepted {
             reason: ticket.disposition_reason.clone(),
             lawful_channel: ticket.forwarded_to.clone(),
+        },
+        "ticket.no_longer_accepted" => NoticeDetails::NoLongerAccepted {
+            final_review_basis: ticket.disposition_reason.clone(),
         },
         "ticket.forwarded" => NoticeDetails::Forwarded {
             forwarded_to: ticket.forwarded_to.clone(),

@@ -35,6 +35,7 @@ const MAX_SHORT: usize = 200;
 pub enum Disposition {
     ResolvedOnCall,
     NotAccepted,
+    NoLongerAccepted,
     Duplicate { of: i64 },
     Forwarded,
     Close,
@@ -470,6 +471,9 @@ impl TicketCore {
         let (action, event) = match disposition {
             Disposition::ResolvedOnCall => (TicketAction::ResolveOnCall, "ticket.resolved_on_call"),
             Disposition::NotAccepted => (TicketAction::NotAccept, "ticket.not_accepted"),
+            // The same matter again after its final review (《信访工作条例》 art. 36): not
+            // accepted, with the review as the reason.
+            Disposition::NoLongerAccepted => (TicketAction::NotAccept, "ticket.no_longer_accepted"),
             Disposition::Duplicate { .. } => (TicketAction::MarkDuplicate, "ticket.duplicate"),
             Disposition::Forwarded => (TicketAction::Forward, "ticket.forwarded"),
             Disposition::Close => (TicketAction::Close, "ticket.closed"),
@@ -479,7 +483,10 @@ impl TicketCore {
         // ticket, the body it went to.
         if matches!(
             disposition,
-            Disposition::NotAccepted | Disposition::Duplicate { .. } | Disposition::Forwarded
+            Disposition::NotAccepted
+                | Disposition::NoLongerAccepted
+                | Disposition::Duplicate { .. }
+                | Disposition::Forwarded
         ) {
             short_text(&mut v, "reason", &reason, true, MAX_DESCRIPTION);
         }

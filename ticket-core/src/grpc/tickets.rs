@@ -150,10 +150,11 @@ impl TicketService for Handlers {
             Ok(pb::Disposition::Duplicate) => Disposition::Duplicate { of: r.duplicate_of },
             Ok(pb::Disposition::Forwarded) => Disposition::Forwarded,
             Ok(pb::Disposition::Closed) => Disposition::Close,
+            Ok(pb::Disposition::NoLongerAccepted) => Disposition::NoLongerAccepted,
             _ => {
                 return Err(status(CoreError::invalid(
                     "disposition",
-                    "is required: RESOLVED_ON_CALL, NOT_ACCEPTED, DUPLICATE, FORWARDED or CLOSED",
+                    "is required: RESOLVED_ON_CALL, NOT_ACCEPTED, NO_LONGER_ACCEPTED, DUPLICATE, FORWARDED or CLOSED",
                 )));
             }
         };

@@ -229,13 +229,15 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX calls_offered ON calls(offered_at);
     "#,
     // 4: a monthly report over millions of tickets reads indexes only: each union's work
-    // orders of the period with every column its figures need (otherwise each union's
-    // whole history is read row by row), and the tickets of the period with the columns
-    // they are counted by.
+    // orders dispatched, or due, in the period, with every column their figures need
+    // (otherwise each union's whole history is read row by row), and the tickets of the
+    // period with the columns they are counted by.
     r#"
     CREATE INDEX work_orders_org_dispatched ON work_orders(org_id, dispatched_at, state,
         signed_at, sign_due_at, urge_count, callback_result, replied_at, amount_recovered_fen,
         workers_helped);
+    CREATE INDEX work_orders_org_reply_due ON work_orders(org_id, reply_due_at, state,
+        replied_at, sign_due_at);
     CREATE INDEX tickets_created_figures ON tickets(created_at, channel, kind, topic,
         employer_region, place_region, employer_industry, employer_key, employer_name);
     "#,
