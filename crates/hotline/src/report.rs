@@ -9,11 +9,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::{Datelike, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
 use clap::Args;
+use hotline_api::BearerToken;
 use hotline_api::ticket::v1 as pb;
 use pb::directory_service_client::DirectoryServiceClient;
 use pb::metrics_service_client::MetricsServiceClient;
-use tonic::metadata::{Ascii, MetadataValue};
-use tonic::service::Interceptor;
 use tonic::transport::{Channel, Endpoint};
 
 /// Bad arguments (sysexits EX_USAGE), as for a configuration that cannot be used.
@@ -78,7 +77,7 @@ struct Request {
     format: Format,
     out: PathBuf,
     endpoint: Endpoint,
-    bearer: MetadataValue<Ascii>,
+    bearer: BearerToken,
 }
 
 /// An argument that cannot be used, with the argument's name in the message.
@@ -166,8 +165,7 @@ fn validate(args: ReportArgs, today: NaiveDate) -> Result<Request, UsageError> {
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty())
         .ok_or_else(|| usage("--token", "required (or set HOTLINE_TOKEN)"))?;
-    let bearer = format!("Bearer {token}")
-        .parse()
+    let bearer = BearerToken::new(&token)
         .map_err(|_| usage("--token", "holds characters a token cannot have"))?;
     Ok(Request {
         period,
@@ -259,11 +257,11 @@ impl Period {
             .timestamp_millis()
     }
 
-    fn from_ms(&self) -> i64 {
+    fn start_ms(&self) -> i64 {
         Self::millis(self.start)
     }
 
-    fn to_ms(&self) -> i64 {
+    fn end_ms(&self) -> i64 {
         Self::millis(self.end)
     }
 
@@ -287,22 +285,6 @@ impl Period {
             self.start.format("%Y-%m-%d"),
             self.end.format("%Y-%m-%d")
         )
-    }
-}
-
-/// Adds the caller's token to every request.
-#[derive(Clone)]
-struct Bearer(MetadataValue<Ascii>);
-
-impl Interceptor for Bearer {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
-        request
-            .metadata_mut()
-            .insert("authorization", self.0.clone());
-        Ok(request)
     }
 }
 
@@ -363,7 +345,7 @@ async fn fetch(request: &Request) -> anyhow::Result<Fetched> {
         .connect()
         .await
         .with_context(|| format!("cannot reach the hotline server at {uri} (check --server)"))?;
-    let bearer = Bearer(request.bearer.clone());
+    let bearer = request.bearer.clone();
     let mut directory = DirectoryServiceClient::with_interceptor(channel.clone(), bearer.clone());
     let mut metrics = MetricsServiceClient::with_interceptor(channel, bearer);
 
@@ -392,8 +374,8 @@ async fn fetch(request: &Request) -> anyhow::Result<Fetched> {
         },
     };
     let metrics_request = pb::MetricsRequest {
-        from_ms: request.period.from_ms(),
-        to_ms: request.period.to_ms(),
+        from_ms: request.period.start_ms(),
+        to_ms: request.period.end_ms(),
         org_code: request.org.clone(),
         top: VOLUME_TOP,
     };
@@ -799,7 +781,7 @@ mod tests {
         assert_eq!((m.start, m.end), (day("2026-12-01"), day("2027-01-01")));
         // Midnight in Beijing is 16:00 UTC the day before.
         let utc = Utc.with_ymd_and_hms(2026, 11, 30, 16, 0, 0).unwrap();
-        assert_eq!(m.from_ms(), utc.timestamp_millis());
+        assert_eq!(m.start_ms(), utc.timestamp_millis());
         let previous = Period::containing(PeriodKind::Month, day("2026-01-15")).previous();
         assert_eq!(previous.start, day("2025-12-01"));
         let y = Period::containing(PeriodKind::Year, day("2024-02-29")).previous();

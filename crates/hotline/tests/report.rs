@@ -8,6 +8,7 @@ use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use calamine::{Data, Reader, Xlsx, open_workbook};
+use hotline_api::BearerToken;
 use hotline_api::ticket::v1 as pb;
 use pb::ticket_service_client::TicketServiceClient;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -105,14 +106,8 @@ async fn create_tickets(server: &Server) {
         .connect()
         .await
         .expect("connect");
-    let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {}", server.token("agent01"))
-        .parse()
-        .expect("header");
-    let mut tickets =
-        TicketServiceClient::with_interceptor(channel, move |mut r: tonic::Request<()>| {
-            r.metadata_mut().insert("authorization", bearer.clone());
-            Ok(r)
-        });
+    let bearer = BearerToken::new(server.token("agent01")).expect("a valid token");
+    let mut tickets = TicketServiceClient::with_interceptor(channel, bearer);
     for i in 0..TICKETS {
         tickets
             .create_ticket(wage_ticket(&format!("1380013800{i}")))
