@@ -1,8 +1,12 @@
 //! Administration that runs outside the API: importing the organisation tree, creating
 //! users and tokens, seeding the sample province. Used by `hotline admin …` and at first
 //! start; each call is one transaction, so a bad file changes nothing.
+//!
+//! Those transactions begin IMMEDIATE: they run beside a live server, and a deferred one
+//! that reads and then writes fails at once (SQLITE_BUSY) when the server committed in
+//! between, while an immediate one waits its turn under the busy timeout.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 use serde::Deserialize;
 
 use crate::domain::actor::{new_token, token_hash};
@@ -152,7 +156,9 @@ pub fn import(conn: &mut Connection, text: &str, now: i64) -> Result<Vec<IssuedT
         CoreError::invalid("file", format!("is not a valid organisation file: {e}"))
     })?;
     check_org_file(&file)?;
-    let tx = conn.transaction().map_err(storage)?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(storage)?;
     for org in &file.organisation {
         let id = orgs::upsert(
             &tx,
@@ -264,7 +270,9 @@ pub fn create_user(
     email: &str,
     now: i64,
 ) -> Result<String, CoreError> {
-    let tx = conn.transaction().map_err(storage)?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(storage)?;
     let token = create_user_in(&tx, name, display_name, role, org_code, email, now)?;
     tx.commit().map_err(storage)?;
     Ok(token)
@@ -278,7 +286,9 @@ pub fn issue_token(
     revoke_others: bool,
     now: i64,
 ) -> Result<String, CoreError> {
-    let tx = conn.transaction().map_err(storage)?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(storage)?;
     let record = orgs::user_by_name(&tx, user)?
         .ok_or_else(|| CoreError::NotFound(format!("user {user} not found")))?;
     if revoke_others {
@@ -307,7 +317,9 @@ pub fn issue_internal_token(
     label: &str,
     now: i64,
 ) -> Result<String, CoreError> {
-    let tx = conn.transaction().map_err(storage)?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(storage)?;
     let record = orgs::user_by_name(&tx, user)?
         .ok_or_else(|| CoreError::NotFound(format!("user {user} not found")))?;
     tx.execute(

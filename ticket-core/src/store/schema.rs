@@ -2,7 +2,7 @@
 //! `PRAGMA user_version` records how far a database has come; a migration is never
 //! edited once released, only followed by a new one.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 
 use super::storage;
 use crate::domain::CoreError;
@@ -266,7 +266,9 @@ pub fn migrate(conn: &mut Connection) -> Result<Vec<i64>, CoreError> {
     let mut applied = Vec::new();
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let version = index as i64 + 1;
-        let tx = conn.transaction().map_err(storage)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(storage)?;
         tx.execute_batch(sql).map_err(storage)?;
         tx.pragma_update(None, "user_version", version)
             .map_err(storage)?;
