@@ -4,8 +4,6 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
-use tonic::metadata::{Ascii, MetadataValue};
-use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
@@ -17,30 +15,7 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// A channel whose calls carry `authorization: Bearer <token>`.
 pub type AuthedChannel = InterceptedService<Channel, BearerToken>;
 
-/// Adds `authorization: Bearer <token>` to each request.
-#[derive(Clone)]
-pub struct BearerToken(MetadataValue<Ascii>);
-
-impl BearerToken {
-    pub fn new(token: &str) -> anyhow::Result<Self> {
-        let value = format!("Bearer {token}")
-            .parse()
-            .context("a token must be printable ASCII")?;
-        Ok(Self(value))
-    }
-}
-
-impl Interceptor for BearerToken {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
-        request
-            .metadata_mut()
-            .insert("authorization", self.0.clone());
-        Ok(request)
-    }
-}
+pub use hotline_api::BearerToken;
 
 /// Opens one HTTP/2 connection to `addr` (plaintext, as the server listens on loopback).
 pub async fn connect(addr: SocketAddr) -> anyhow::Result<Channel> {

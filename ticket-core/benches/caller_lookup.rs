@@ -118,7 +118,7 @@ fn main() {
         .unwrap_or_else(|| temp.path().to_owned());
     let path = dir.join(DATABASE_FILE);
     let load = prepare_database(&config, &dir, &path);
-    let token = issue_token(&path);
+    let token = common::issue_token(&path, "agent01");
 
     let server_rt = common::runtime("core-rt");
     let client_rt = common::runtime("client-rt");
@@ -459,16 +459,8 @@ fn bulk_load(config: &Config, conn: &mut Connection, now: i64) {
             eprintln!("  loaded {} tickets", i + 1);
         }
     }
-    for (day, value) in &per_day {
-        tx.execute(
-            "INSERT OR REPLACE INTO counters(name, value) VALUES (?1, ?2)",
-            params![format!("ticket:{day}"), value],
-        )
-        .expect("counter");
-    }
-    tx.commit().expect("commit");
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")
-        .expect("checkpoint");
+    common::finish_bulk_load(tx, &per_day);
+    common::checkpoint_and_analyze(conn);
 }
 
 /// The call the ticket was taken on: queued, answered, ended, with a recording.
@@ -507,19 +499,6 @@ fn insert_call(conn: &Connection, rng: &mut StdRng, ticket_id: i64, phone: &str,
         .expect("call event");
     }
     tickets::link_call(conn, ticket_id, call_id).expect("ticket-call link");
-}
-
-/// A fresh token for agent01 (works on a reused database too).
-fn issue_token(path: &Path) -> String {
-    let mut conn = store::open_connection(path, true).expect("open");
-    ticket_core::admin::issue_token(
-        &mut conn,
-        "agent01",
-        "benchmark",
-        false,
-        chrono::Utc::now().timestamp_millis(),
-    )
-    .expect("token")
 }
 
 struct Measured {

@@ -77,7 +77,7 @@ fn main() {
     let path = dir.join(DATABASE_FILE);
     let load = prepare_database(&config, &dir, &path);
     let (from, to, month) = last_complete_month();
-    let token = issue_token(&path);
+    let token = common::issue_token(&path, "supervisor01");
 
     let server_rt = common::runtime("core-rt");
     let client_rt = common::runtime("client-rt");
@@ -556,29 +556,8 @@ fn bulk_load(config: &Config, conn: &mut Connection) {
             eprintln!("  loaded {} tickets", i + 1);
         }
     }
-    for (day, value) in &per_day {
-        tx.execute(
-            "INSERT OR REPLACE INTO counters(name, value) VALUES (?1, ?2)",
-            params![format!("ticket:{day}"), value],
-        )
-        .expect("counter");
-    }
-    tx.commit().expect("commit");
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")
-        .expect("checkpoint");
-}
-
-/// A fresh token for supervisor01 (works on a reused database too).
-fn issue_token(path: &Path) -> String {
-    let mut conn = store::open_connection(path, true).expect("open");
-    ticket_core::admin::issue_token(
-        &mut conn,
-        "supervisor01",
-        "benchmark",
-        false,
-        chrono::Utc::now().timestamp_millis(),
-    )
-    .expect("token")
+    common::finish_bulk_load(tx, &per_day);
+    common::checkpoint_and_analyze(conn);
 }
 
 /// The statements of `TicketCore::metrics_summary` for the whole province, as written in

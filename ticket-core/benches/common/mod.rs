@@ -552,3 +552,35 @@ pub fn create_request(rng: &mut StdRng, request_id: String) -> pb::CreateTicketR
         request_id,
     }
 }
+
+/// Ends a bulk load: the daily ticket-number counters the loaded tickets used, and the
+/// last commit.
+pub fn finish_bulk_load(tx: rusqlite::Transaction<'_>, per_day: &HashMap<String, i64>) {
+    for (day, value) in per_day {
+        tx.execute(
+            "INSERT OR REPLACE INTO counters(name, value) VALUES (?1, ?2)",
+            rusqlite::params![format!("ticket:{day}"), value],
+        )
+        .expect("counter");
+    }
+    tx.commit().expect("commit");
+}
+
+/// A checkpoint and fresh planner statistics, as a long-running site has.
+pub fn checkpoint_and_analyze(conn: &rusqlite::Connection) {
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")
+        .expect("checkpoint");
+}
+
+/// A fresh token for `user` (works on a reused database too).
+pub fn issue_token(path: &Path, user: &str) -> String {
+    let mut conn = ticket_core::store::open_connection(path, true).expect("open");
+    ticket_core::admin::issue_token(
+        &mut conn,
+        user,
+        "benchmark",
+        false,
+        chrono::Utc::now().timestamp_millis(),
+    )
+    .expect("token")
+}
