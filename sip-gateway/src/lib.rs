@@ -1,1 +1,4 @@
-//! SIP gateway.
+//! SIP gateway: trunk, registrar, IVR, queues, bridge, recording.
+
+pub mod acd;
+pub mod ivr;

@@ -1,0 +1,1 @@
+//! Sans-io media for the SIP gateway.
