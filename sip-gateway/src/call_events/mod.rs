@@ -1,0 +1,1 @@
+//! Call events to ticket-core through a durable outbox.

@@ -1,0 +1,1 @@
+//! The registrar: agents and lawyers register their softphones with digest auth.
