@@ -19,6 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ]
     .iter()
     .map(|name| proto_root.join(format!("hotline/ticket/v1/{name}.proto")))
+    .chain([proto_root.join("hotline/gateway/v1/agents.proto")])
     // Only for the reflection descriptors: see the file's header.
     .chain([proto_root.join("google/rpc/error_details.proto")])
     .collect();

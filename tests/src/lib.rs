@@ -25,6 +25,7 @@
 
 pub mod binary;
 pub mod client;
+pub mod gateway;
 pub mod sample;
 pub mod server;
 pub mod tools;

@@ -65,6 +65,13 @@ impl HotlineServer {
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--listen", "127.0.0.1:0"])
+            // Ports of their own, so tests can run side by side.
+            .args([
+                "--sip-listen",
+                "127.0.0.1:0",
+                "--agent-api-listen",
+                "127.0.0.1:0",
+            ])
             .args(extra_args)
             // The server's own settings must come from the arguments above only.
             .env_remove("HOTLINE_DATA_DIR")

@@ -9,6 +9,12 @@ pub mod ticket {
     }
 }
 
+pub mod gateway {
+    pub mod v1 {
+        tonic::include_proto!("hotline.gateway.v1");
+    }
+}
+
 /// Encoded descriptors of every service, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("hotline_descriptor");
 

@@ -22,7 +22,7 @@ const TOKEN_LABEL: &str = "hotline serve: in-process dispatcher";
 /// How emails are signed.
 const HOTLINE_NAME: &str = "12351职工服务热线";
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

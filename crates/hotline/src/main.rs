@@ -3,6 +3,7 @@
 
 mod admin;
 mod dispatcher_setup;
+mod gateway_setup;
 mod report;
 mod settings;
 
@@ -79,6 +80,8 @@ fn serve(settings: settings::ServeSettings) -> anyhow::Result<()> {
     let settings::ServeSettings {
         core: settings,
         smtp,
+        gateway,
+        gateway_grpc_listen,
     } = settings;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -114,7 +117,7 @@ fn serve(settings: settings::ServeSettings) -> anyhow::Result<()> {
             Some(smtp) => Some(tokio::spawn(dispatcher_setup::run_sender(
                 outbox,
                 smtp,
-                stopped(stop_rx),
+                stopped(stop_rx.clone()),
             )?)),
             None => {
                 tracing::warn!(
@@ -124,10 +127,17 @@ fn serve(settings: settings::ServeSettings) -> anyhow::Result<()> {
             }
         };
         tracing::info!("dispatcher following ticket-core's events");
+        let gateway = gateway_setup::start(&data_dir, addr, gateway, gateway_grpc_listen).await?;
+        println!(
+            "SIP gateway on {} (UDP and TCP), agent API on {}",
+            gateway.sip_addr, gateway.grpc_addr
+        );
+        let gateway = tokio::spawn(gateway.run(stopped(stop_rx.clone())));
         signals.received().await;
         tracing::info!("shutting down; letting calls in flight finish");
         let _ = stop_tx.send(true);
         let _ = dispatcher.await;
+        let _ = gateway.await;
         if let Some(sender) = sender {
             let _ = sender.await;
         }

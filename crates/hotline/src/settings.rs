@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use dispatcher::notify::SmtpSettings;
 use serde::Deserialize;
+use sip_gateway::config::{GatewayConfig, TrunkConfig};
 use ticket_core::app::Settings;
 use ticket_core::config::CoreConfig;
 
@@ -21,6 +22,12 @@ pub struct ServeArgs {
     /// A TOML settings file (see deploy/hotline.example.toml).
     #[arg(long, env = "HOTLINE_CONFIG")]
     pub config: Option<PathBuf>,
+    /// SIP address of the gateway, UDP and TCP (overrides `[gateway] sip_listen`).
+    #[arg(long, env = "HOTLINE_SIP_LISTEN")]
+    pub sip_listen: Option<SocketAddr>,
+    /// gRPC address of the gateway's agent API.
+    #[arg(long, env = "HOTLINE_AGENT_API_LISTEN")]
+    pub agent_api_listen: Option<SocketAddr>,
 }
 
 #[derive(Deserialize, Default)]
@@ -29,6 +36,8 @@ struct FileSettings {
     listen: Option<SocketAddr>,
     ticket_core: CoreConfig,
     smtp: Option<SmtpSettings>,
+    gateway: Option<GatewayConfig>,
+    agent_api_listen: Option<SocketAddr>,
 }
 
 /// Everything `hotline serve` needs, validated.
@@ -36,9 +45,28 @@ pub struct ServeSettings {
     pub core: Settings,
     /// Outgoing mail; without it, emails wait in the outbox until it is configured.
     pub smtp: Option<SmtpSettings>,
+    pub gateway: GatewayConfig,
+    pub gateway_grpc_listen: SocketAddr,
 }
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+const DEFAULT_AGENT_API_LISTEN: &str = "127.0.0.1:50052";
+
+/// Without a `[gateway]` section the sample trunk is this machine, so a newcomer can
+/// call 12351 with SIPp or a softphone on the same machine.
+fn sample_gateway() -> GatewayConfig {
+    GatewayConfig {
+        trunks: vec![TrunkConfig {
+            name: "local test trunk".into(),
+            addresses: vec!["127.0.0.1".parse().expect("literal address")],
+            max_calls: 100,
+            calls_per_second: 20,
+            ivr: true,
+            queue: "agents".into(),
+        }],
+        ..GatewayConfig::default()
+    }
+}
 
 pub fn load(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
     let file = match &args.config {
@@ -57,6 +85,19 @@ pub fn load(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
     if let Some(smtp) = &file.smtp {
         smtp.validate().context("[smtp]")?;
     }
+    let mut gateway = file.gateway.unwrap_or_else(sample_gateway);
+    if let Some(sip_listen) = args.sip_listen {
+        gateway.sip_listen = sip_listen;
+    }
+    gateway.validate().context("[gateway]")?;
+    let gateway_grpc_listen = args
+        .agent_api_listen
+        .or(file.agent_api_listen)
+        .unwrap_or_else(|| {
+            DEFAULT_AGENT_API_LISTEN
+                .parse()
+                .expect("default address parses")
+        });
     let listen = args
         .listen
         .or(file.listen)
@@ -68,5 +109,7 @@ pub fn load(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
             core: file.ticket_core,
         },
         smtp: file.smtp,
+        gateway,
+        gateway_grpc_listen,
     })
 }

@@ -30,7 +30,14 @@ struct Server {
 /// its first-start output.
 async fn start(data_dir: &Path) -> Server {
     let mut child = Command::new(HOTLINE)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args([
+            "--sip-listen",
+            "127.0.0.1:0",
+            "--agent-api-listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(data_dir)
         .env_remove("HOTLINE_CONFIG")
         .stdout(Stdio::piped())

@@ -1,0 +1,408 @@
+//! `AgentService`: a thin adapter between gRPC and the signalling core.
+//!
+//! Tokens are ticket-core's: the gateway asks ticket-core's `WhoAmI` who a token
+//! belongs to (remembered for a minute), so there is one user directory. Agents and
+//! lawyers act on themselves; supervisors and admins on anyone.
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hotline_api::BearerToken;
+use hotline_api::gateway::v1 as pb;
+use hotline_api::gateway::v1::agent_service_server::AgentService;
+use hotline_api::ticket::v1::directory_service_client::DirectoryServiceClient;
+use hotline_api::ticket::v1::ticket_service_client::TicketServiceClient;
+use hotline_api::ticket::v1::{LookupCallerRequest, WhoAmIRequest};
+use parking_lot::Mutex;
+use tokio::sync::{mpsc, oneshot};
+use tokio_stream::Stream;
+use tonic::transport::Channel;
+use tonic::{Request, Response, Status};
+
+use crate::acd::{AcdError, AgentState};
+use crate::core::{AgentCommand, AgentNotice, AgentStatusView, CommandError, CommandReply, Input};
+
+const TOKEN_CACHE: Duration = Duration::from_secs(60);
+
+#[derive(Clone, Debug)]
+struct Caller {
+    name: String,
+    role: String,
+}
+
+/// The gRPC face of the gateway. Cheap to clone: every clone talks to the same core.
+#[derive(Clone)]
+pub struct AgentApi {
+    core: mpsc::Sender<Input>,
+    ticket_core: Channel,
+    service_token: String,
+    tokens: Arc<Mutex<HashMap<String, (Caller, Instant)>>>,
+}
+
+impl AgentApi {
+    /// `ticket_core` is a lazy channel; `service_token` is the gateway's own token,
+    /// used to read callers' histories.
+    pub fn new(core: mpsc::Sender<Input>, ticket_core: Channel, service_token: String) -> Self {
+        AgentApi {
+            core,
+            ticket_core,
+            service_token,
+            tokens: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    async fn caller<T>(&self, request: &Request<T>) -> Result<Caller, Status> {
+        let token = request
+            .metadata()
+            .get("authorization")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .ok_or_else(|| Status::unauthenticated("authorization: a Bearer token is required"))?
+            .to_owned();
+        if let Some((caller, at)) = self.tokens.lock().get(&token)
+            && at.elapsed() < TOKEN_CACHE
+        {
+            return Ok(caller.clone());
+        }
+        let interceptor = BearerToken::new(&token).map_err(|_| {
+            Status::unauthenticated("authorization: the token has invalid characters")
+        })?;
+        let mut directory =
+            DirectoryServiceClient::with_interceptor(self.ticket_core.clone(), interceptor);
+        let user = directory
+            .who_am_i(WhoAmIRequest {})
+            .await
+            .map_err(|status| match status.code() {
+                tonic::Code::Unauthenticated | tonic::Code::PermissionDenied => status,
+                _ => Status::unavailable(format!(
+                    "cannot check the token with ticket-core: {}",
+                    status.message()
+                )),
+            })?
+            .into_inner();
+        let caller = Caller {
+            name: user.name,
+            role: user.role,
+        };
+        self.tokens
+            .lock()
+            .insert(token, (caller.clone(), Instant::now()));
+        Ok(caller)
+    }
+
+    /// Whom the request is about: the caller, or (for supervisors) anyone.
+    async fn subject<T>(
+        &self,
+        request: &Request<T>,
+        agent: &str,
+    ) -> Result<(Caller, String), Status> {
+        let caller = self.caller(request).await?;
+        let subject = if agent.is_empty() {
+            caller.name.clone()
+        } else {
+            agent.to_owned()
+        };
+        let allowed =
+            subject == caller.name || matches!(caller.role.as_str(), "supervisor" | "admin");
+        if !allowed {
+            return Err(Status::permission_denied(format!(
+                "agent: {} may act only on themselves, not on {subject}",
+                caller.name
+            )));
+        }
+        Ok((caller, subject))
+    }
+
+    async fn command(&self, command: AgentCommand) -> Result<CommandReply, Status> {
+        let (reply, answer) = oneshot::channel();
+        self.core
+            .send(Input::Command(command, reply))
+            .await
+            .map_err(|_| Status::unavailable("the gateway is shutting down"))?;
+        answer
+            .await
+            .map_err(|_| Status::unavailable("the gateway is shutting down"))?
+            .map_err(command_status)
+    }
+
+    async fn status(&self, command: AgentCommand) -> Result<Response<pb::AgentStatus>, Status> {
+        match self.command(command).await? {
+            CommandReply::Status(view) => Ok(Response::new(status_message(&view))),
+            _ => Err(Status::internal("unexpected reply")),
+        }
+    }
+
+    async fn transfer(
+        &self,
+        command: AgentCommand,
+    ) -> Result<Response<pb::TransferResponse>, Status> {
+        match self.command(command).await? {
+            CommandReply::Transferred {
+                call_uuid,
+                position,
+            } => Ok(Response::new(pb::TransferResponse {
+                call_uuid,
+                position: position as i32,
+            })),
+            _ => Err(Status::internal("unexpected reply")),
+        }
+    }
+
+    /// The caller's history from ticket-core, or why it is missing. A ringing phone
+    /// does not wait long for it.
+    async fn history(
+        &self,
+        phone: &str,
+    ) -> (
+        Option<hotline_api::ticket::v1::LookupCallerResponse>,
+        String,
+    ) {
+        if phone.is_empty() {
+            return (None, "the caller's number is withheld".into());
+        }
+        let Ok(interceptor) = BearerToken::new(&self.service_token) else {
+            return (None, "the gateway's token is unusable".into());
+        };
+        let mut tickets =
+            TicketServiceClient::with_interceptor(self.ticket_core.clone(), interceptor);
+        let lookup = tickets.lookup_caller(LookupCallerRequest {
+            phone: phone.to_owned(),
+            limit: 20,
+        });
+        match tokio::time::timeout(Duration::from_secs(2), lookup).await {
+            Ok(Ok(response)) => (Some(response.into_inner()), String::new()),
+            Ok(Err(status)) => (None, status.message().to_owned()),
+            Err(_) => (None, "ticket-core did not answer within 2 s".into()),
+        }
+    }
+}
+
+fn command_status(error: CommandError) -> Status {
+    match &error {
+        CommandError::Acd(AcdError::NotLoggedIn { .. }) => {
+            Status::failed_precondition(error.to_string())
+        }
+        CommandError::Acd(AcdError::UnknownQueue { .. }) => {
+            Status::invalid_argument(error.to_string())
+        }
+        CommandError::UnknownQueue(_) => Status::invalid_argument(error.to_string()),
+        _ => Status::failed_precondition(error.to_string()),
+    }
+}
+
+fn state_kind(state: &AgentState) -> (pb::AgentStateKind, String) {
+    match state {
+        AgentState::LoggedOut => (pb::AgentStateKind::LoggedOut, String::new()),
+        AgentState::Ready => (pb::AgentStateKind::Ready, String::new()),
+        AgentState::Paused { reason } => (pb::AgentStateKind::Paused, reason.clone()),
+        AgentState::Ringing { .. } => (pb::AgentStateKind::Ringing, String::new()),
+        AgentState::Talking { .. } => (pb::AgentStateKind::Talking, String::new()),
+        AgentState::WrapUp => (pb::AgentStateKind::WrapUp, String::new()),
+    }
+}
+
+fn status_message(view: &AgentStatusView) -> pb::AgentStatus {
+    let (kind, pause_reason) = state_kind(&view.state);
+    pb::AgentStatus {
+        agent: view.agent.clone(),
+        state: kind as i32,
+        pause_reason,
+        call_uuid: view.call_uuid.clone(),
+        since_ms: 0,
+        queues: view.queues.clone(),
+        registered: view.registered,
+    }
+}
+
+type NotificationStream = Pin<Box<dyn Stream<Item = Result<pb::AgentNotification, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl AgentService for AgentApi {
+    async fn login(
+        &self,
+        request: Request<pb::LoginRequest>,
+    ) -> Result<Response<pb::AgentStatus>, Status> {
+        let (caller, agent) = self.subject(&request, &request.get_ref().agent).await?;
+        let mut queues = request.into_inner().queues;
+        if queues.is_empty() {
+            queues = match caller.role.as_str() {
+                "lawyer" => vec!["lawyers".into()],
+                _ => vec!["agents".into(), "hardship".into()],
+            };
+        }
+        self.status(AgentCommand::Login { agent, queues }).await
+    }
+
+    async fn set_ready(
+        &self,
+        request: Request<pb::AgentRequest>,
+    ) -> Result<Response<pb::AgentStatus>, Status> {
+        let (_, agent) = self.subject(&request, &request.get_ref().agent).await?;
+        self.status(AgentCommand::Ready { agent }).await
+    }
+
+    async fn pause(
+        &self,
+        request: Request<pb::PauseRequest>,
+    ) -> Result<Response<pb::AgentStatus>, Status> {
+        let (_, agent) = self.subject(&request, &request.get_ref().agent).await?;
+        let reason = request.into_inner().reason;
+        if reason.trim().is_empty() {
+            return Err(Status::invalid_argument(
+                "reason: required (break, training, …)",
+            ));
+        }
+        self.status(AgentCommand::Pause { agent, reason }).await
+    }
+
+    async fn logout(
+        &self,
+        request: Request<pb::AgentRequest>,
+    ) -> Result<Response<pb::AgentStatus>, Status> {
+        let (_, agent) = self.subject(&request, &request.get_ref().agent).await?;
+        self.status(AgentCommand::Logout { agent }).await
+    }
+
+    async fn get_agent(
+        &self,
+        request: Request<pb::AgentRequest>,
+    ) -> Result<Response<pb::AgentStatus>, Status> {
+        let (_, agent) = self.subject(&request, &request.get_ref().agent).await?;
+        self.status(AgentCommand::Status { agent }).await
+    }
+
+    type WatchAgentStream = NotificationStream;
+
+    async fn watch_agent(
+        &self,
+        request: Request<pb::AgentRequest>,
+    ) -> Result<Response<Self::WatchAgentStream>, Status> {
+        let (_, agent) = self.subject(&request, &request.get_ref().agent).await?;
+        let (sender, mut notices) = mpsc::channel(64);
+        self.core
+            .send(Input::Watch(agent, sender))
+            .await
+            .map_err(|_| Status::unavailable("the gateway is shutting down"))?;
+        let (out, stream) = mpsc::channel(64);
+        let api = self.clone();
+        tokio::spawn(async move {
+            while let Some(notice) = notices.recv().await {
+                let kind = match notice {
+                    AgentNotice::Status(view) => {
+                        pb::agent_notification::Kind::Status(status_message(&view))
+                    }
+                    AgentNotice::Ringing {
+                        call_uuid,
+                        caller_phone,
+                        queue,
+                        service,
+                    } => {
+                        let (history, history_error) = api.history(&caller_phone).await;
+                        pb::agent_notification::Kind::Ringing(pb::Ringing {
+                            call_uuid,
+                            caller_phone,
+                            queue,
+                            service: service.to_owned(),
+                            history,
+                            history_error,
+                        })
+                    }
+                    AgentNotice::Connected { call_uuid } => {
+                        pb::agent_notification::Kind::Connected(pb::Connected { call_uuid })
+                    }
+                    AgentNotice::Ended { call_uuid, reason } => {
+                        pb::agent_notification::Kind::Ended(pb::Ended { call_uuid, reason })
+                    }
+                };
+                let message = pb::AgentNotification { kind: Some(kind) };
+                if out.send(Ok(message)).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(stream),
+        )))
+    }
+
+    async fn transfer_to_queue(
+        &self,
+        request: Request<pb::TransferRequest>,
+    ) -> Result<Response<pb::TransferResponse>, Status> {
+        let (_, agent) = self.subject(&request, &request.get_ref().agent).await?;
+        let queue = default_lawyers(request.into_inner().queue);
+        self.transfer(AgentCommand::TransferToQueue { agent, queue })
+            .await
+    }
+
+    async fn start_consultation(
+        &self,
+        request: Request<pb::TransferRequest>,
+    ) -> Result<Response<pb::TransferResponse>, Status> {
+        let (_, agent) = self.subject(&request, &request.get_ref().agent).await?;
+        let queue = default_lawyers(request.into_inner().queue);
+        self.transfer(AgentCommand::StartConsultation { agent, queue })
+            .await
+    }
+
+    async fn complete_consultation(
+        &self,
+        request: Request<pb::CallRequest>,
+    ) -> Result<Response<pb::TransferResponse>, Status> {
+        let (_, agent) = self.subject(&request, &request.get_ref().agent).await?;
+        self.transfer(AgentCommand::CompleteConsultation { agent })
+            .await
+    }
+
+    async fn cancel_consultation(
+        &self,
+        request: Request<pb::CallRequest>,
+    ) -> Result<Response<pb::TransferResponse>, Status> {
+        let (_, agent) = self.subject(&request, &request.get_ref().agent).await?;
+        self.transfer(AgentCommand::CancelConsultation { agent })
+            .await
+    }
+
+    async fn get_snapshot(
+        &self,
+        request: Request<pb::SnapshotRequest>,
+    ) -> Result<Response<pb::Snapshot>, Status> {
+        let caller = self.caller(&request).await?;
+        if !matches!(caller.role.as_str(), "supervisor" | "admin" | "service") {
+            return Err(Status::permission_denied(format!(
+                "role: {} may not see the supervisor wall",
+                caller.role
+            )));
+        }
+        match self.command(AgentCommand::Snapshot).await? {
+            CommandReply::Snapshot {
+                agents,
+                queues,
+                calls_in_progress,
+            } => Ok(Response::new(pb::Snapshot {
+                agents: agents.iter().map(status_message).collect(),
+                queues: queues
+                    .into_iter()
+                    .map(|q| pb::QueueStatus {
+                        queue: q.queue,
+                        waiting: q.waiting as i32,
+                        longest_wait_ms: q.longest_wait_ms as i64,
+                        ready_agents: q.ready_agents as i32,
+                    })
+                    .collect(),
+                calls_in_progress: calls_in_progress as i32,
+            })),
+            _ => Err(Status::internal("unexpected reply")),
+        }
+    }
+}
+
+fn default_lawyers(queue: String) -> String {
+    if queue.is_empty() {
+        "lawyers".into()
+    } else {
+        queue
+    }
+}

@@ -1,0 +1,213 @@
+//! Calls through the gateway with real SIP peers: SIPp as the carrier trunk (G.711
+//! audio streamed from a file) and baresip as the agent's softphone, registered with
+//! digest auth and answering automatically.
+//!
+//! What crosses the bridge is checked by ear, so to speak: the caller streams a
+//! 1,000 Hz tone and baresip a 440 Hz one; the gateway's stereo recording must have
+//! 1,000 Hz on the left (caller) and 440 Hz on the right (agent), and baresip's dump of
+//! what it heard must be 1,000 Hz.
+
+use std::time::Duration;
+
+use hotline_api::gateway::v1::{AgentRequest, LoginRequest, agent_notification};
+use hotline_media::tone::dominant_tone;
+use hotline_tests::gateway::{
+    Baresip, GatewayWorld, free_udp_port, peer_available, read_wav_channels, run_sipp,
+    sipp_scenarios, write_ulaw_tone,
+};
+use sha2::Digest;
+use sip_gateway::registrar::SipRole;
+
+const CALLER_HZ: f64 = 1000.0;
+const AGENT_HZ: f64 = 440.0;
+
+/// The next notification of the given kind, within `limit`.
+async fn next_notice(
+    stream: &mut tonic::Streaming<hotline_api::gateway::v1::AgentNotification>,
+    limit: Duration,
+    want: fn(&agent_notification::Kind) -> bool,
+) -> anyhow::Result<agent_notification::Kind> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let message = tokio::time::timeout_at(deadline, stream.message())
+            .await
+            .map_err(|_| anyhow::anyhow!("no such notification within {limit:?}"))??
+            .ok_or_else(|| anyhow::anyhow!("the notification stream ended"))?;
+        if let Some(kind) = message.kind
+            && want(&kind)
+        {
+            return Ok(kind);
+        }
+    }
+}
+
+/// Waits until the gateway reports a registered softphone for `agent`.
+async fn wait_registered(world: &GatewayWorld, agent: &str) -> anyhow::Result<()> {
+    let mut api = world.agent_api("supervisor01").await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let status = api
+            .get_agent(AgentRequest {
+                agent: agent.into(),
+            })
+            .await?
+            .into_inner();
+        if status.registered {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "{agent}'s softphone did not register within 15 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn sipp_caller_args(
+    world: &GatewayWorld,
+    digit: char,
+    talk_ms: u32,
+) -> anyhow::Result<Vec<String>> {
+    let scenario = sipp_scenarios().join("trunk_caller.xml");
+    Ok(vec![
+        world.sip.to_string(),
+        "-sf".into(),
+        scenario.display().to_string(),
+        "-m".into(),
+        "1".into(),
+        "-i".into(),
+        "127.0.0.1".into(),
+        "-p".into(),
+        free_udp_port()?.to_string(),
+        "-mi".into(),
+        "127.0.0.1".into(),
+        "-mp".into(),
+        free_udp_port()?.to_string(),
+        "-key".into(),
+        "caller".into(),
+        "13800138000".into(),
+        "-key".into(),
+        "digit".into(),
+        digit.to_string(),
+        "-d".into(),
+        talk_ms.to_string(),
+        "-timeout".into(),
+        "60s".into(),
+        "-timeout_error".into(),
+        "-nostdin".into(),
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trunk_call_reaches_a_baresip_agent_with_audio_both_ways_and_a_stereo_recording()
+-> anyhow::Result<()> {
+    if !peer_available("sipp") || !peer_available("baresip") {
+        return Ok(());
+    }
+    let world = GatewayWorld::start(|_| {}).await?;
+    world.set_sip_password("agent01", SipRole::Agent).await?;
+    let agent = Baresip::start(world.dir.path(), "agent01", world.sip, AGENT_HZ as u32).await?;
+    if let Err(error) = wait_registered(&world, "agent01").await {
+        panic!("{error}\n{}", agent.logs());
+    }
+
+    let mut api = world.agent_api("agent01").await?;
+    api.login(LoginRequest {
+        agent: String::new(),
+        queues: vec!["agents".into()],
+    })
+    .await?;
+    let mut notices = api.watch_agent(AgentRequest::default()).await?.into_inner();
+
+    let work = world.dir.path().join("caller");
+    std::fs::create_dir_all(&work)?;
+    write_ulaw_tone(&work.join("tone.ulaw"), CALLER_HZ, 30.0)?;
+    let args = sipp_caller_args(&world, '0', 5000)?;
+    let caller = tokio::spawn(async move { run_sipp(&work, &args, Duration::from_secs(90)).await });
+
+    let ringing = next_notice(&mut notices, Duration::from_secs(20), |k| {
+        matches!(k, agent_notification::Kind::Ringing(_))
+    })
+    .await?;
+    let agent_notification::Kind::Ringing(ringing) = ringing else {
+        unreachable!()
+    };
+    assert_eq!(ringing.caller_phone, "13800138000");
+    assert_eq!(ringing.queue, "agents");
+    assert!(
+        ringing.history.is_some(),
+        "the caller's history comes with the ring: {}",
+        ringing.history_error
+    );
+    let call_uuid = ringing.call_uuid.clone();
+    next_notice(&mut notices, Duration::from_secs(10), |k| {
+        matches!(k, agent_notification::Kind::Connected(_))
+    })
+    .await?;
+
+    let (status, output) = caller.await??;
+    assert!(status.success(), "SIPp caller failed:\n{output}");
+
+    let call = world
+        .wait_for_call(&call_uuid, Duration::from_secs(20), |call| {
+            call.state == "ended" && !call.recording_sha256.is_empty()
+        })
+        .await?;
+    assert_eq!(call.caller_phone, "13800138000");
+    assert_eq!(call.answered_by, "agent01");
+    let kinds: Vec<i32> = call.events.iter().map(|e| e.kind).collect();
+    use hotline_api::ticket::v1::CallEventKind as K;
+    for kind in [
+        K::Offered,
+        K::Queued,
+        K::Answered,
+        K::Ended,
+        K::RecordingReady,
+    ] {
+        assert_eq!(
+            kinds.iter().filter(|k| **k == kind as i32).count(),
+            1,
+            "exactly one {kind:?} in {kinds:?}"
+        );
+    }
+
+    // The recording: where ticket-core says, with the hash ticket-core holds.
+    let path = std::path::PathBuf::from(&call.recording_path);
+    let bytes = std::fs::read(&path)?;
+    assert_eq!(
+        hex::encode(sha2::Sha256::digest(&bytes)),
+        call.recording_sha256
+    );
+    let (rate, channels) = read_wav_channels(&path)?;
+    assert_eq!((rate, channels.len()), (8000, 2), "8 kHz stereo");
+    // The last two seconds before the caller hung up are the bridged conversation.
+    let end = channels[0].len().saturating_sub(4000);
+    let window = end.saturating_sub(16_000)..end;
+    let candidates = [CALLER_HZ, AGENT_HZ];
+    assert_eq!(
+        dominant_tone(&channels[0][window.clone()], &candidates, 8000),
+        Some(CALLER_HZ),
+        "the caller is on the left"
+    );
+    assert_eq!(
+        dominant_tone(&channels[1][window], &candidates, 8000),
+        Some(AGENT_HZ),
+        "the agent is on the right"
+    );
+
+    // What baresip heard: the caller's tone.
+    let heard = agent.received_audio();
+    assert!(!heard.is_empty(), "baresip wrote what it received");
+    let (rate, channels) = read_wav_channels(&heard[0])?;
+    let mono = &channels[0];
+    let tail = &mono[mono.len().saturating_sub(rate as usize * 2)..];
+    assert_eq!(
+        dominant_tone(tail, &candidates, rate),
+        Some(CALLER_HZ),
+        "the agent heard the caller"
+    );
+    drop(notices);
+    drop(agent);
+    world.stop().await;
+    Ok(())
+}
