@@ -188,7 +188,12 @@ impl GatewayApp {
             &settings.service_token,
         )
         .map_err(|e| GatewayError::TicketCoreUrl(e.to_string()))?;
-        let api = AgentApi::new(inputs.clone(), ticket_core, settings.service_token.clone());
+        let api = AgentApi::new(
+            inputs.clone(),
+            ticket_core,
+            settings.service_token.clone(),
+            stats.clone(),
+        );
         let grpc_listener = tokio::net::TcpListener::bind(settings.grpc_listen)
             .await
             .map_err(|error| GatewayError::Io {

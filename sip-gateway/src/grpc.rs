@@ -22,7 +22,9 @@ use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
 use crate::acd::{AcdError, AgentState};
-use crate::core::{AgentCommand, AgentNotice, AgentStatusView, CommandError, CommandReply, Input};
+use crate::core::{
+    AgentCommand, AgentNotice, AgentStatusView, CommandError, CommandReply, CoreStats, Input,
+};
 
 const TOKEN_CACHE: Duration = Duration::from_secs(60);
 
@@ -39,17 +41,24 @@ pub struct AgentApi {
     ticket_core: Channel,
     service_token: String,
     tokens: Arc<Mutex<HashMap<String, (Caller, Instant)>>>,
+    stats: Arc<Mutex<CoreStats>>,
 }
 
 impl AgentApi {
     /// `ticket_core` is a lazy channel; `service_token` is the gateway's own token,
     /// used to read callers' histories.
-    pub fn new(core: mpsc::Sender<Input>, ticket_core: Channel, service_token: String) -> Self {
+    pub fn new(
+        core: mpsc::Sender<Input>,
+        ticket_core: Channel,
+        service_token: String,
+        stats: Arc<Mutex<CoreStats>>,
+    ) -> Self {
         AgentApi {
             core,
             ticket_core,
             service_token,
             tokens: Arc::new(Mutex::new(HashMap::new())),
+            stats,
         }
     }
 
@@ -381,19 +390,33 @@ impl AgentService for AgentApi {
                 agents,
                 queues,
                 calls_in_progress,
-            } => Ok(Response::new(pb::Snapshot {
-                agents: agents.iter().map(status_message).collect(),
-                queues: queues
-                    .into_iter()
-                    .map(|q| pb::QueueStatus {
-                        queue: q.queue,
-                        waiting: q.waiting as i32,
-                        longest_wait_ms: q.longest_wait_ms as i64,
-                        ready_agents: q.ready_agents as i32,
-                    })
-                    .collect(),
-                calls_in_progress: calls_in_progress as i32,
-            })),
+            } => {
+                let stats = *self.stats.lock();
+                let media = &crate::relay::COUNTERS;
+                let load = |counter: &std::sync::atomic::AtomicU64| {
+                    counter.load(std::sync::atomic::Ordering::Relaxed) as i64
+                };
+                Ok(Response::new(pb::Snapshot {
+                    agents: agents.iter().map(status_message).collect(),
+                    queues: queues
+                        .into_iter()
+                        .map(|q| pb::QueueStatus {
+                            queue: q.queue,
+                            waiting: q.waiting as i32,
+                            longest_wait_ms: q.longest_wait_ms as i64,
+                            ready_agents: q.ready_agents as i32,
+                        })
+                        .collect(),
+                    calls_in_progress: calls_in_progress as i32,
+                    calls_offered: stats.calls_offered as i64,
+                    calls_refused_for_load: stats.refused_for_load as i64,
+                    calls_refused_not_trunk: stats.refused_not_trunk as i64,
+                    media_packets_received: load(&media.received),
+                    media_packets_sent: load(&media.sent),
+                    media_send_failures: load(&media.send_failed),
+                    media_sessions: load(&media.active_calls),
+                }))
+            }
             _ => Err(Status::internal("unexpected reply")),
         }
     }

@@ -18,6 +18,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use hotline_media::dtmf::DtmfDetector;
@@ -28,6 +29,30 @@ use hotline_media::rewrite::StreamRewriter;
 use hotline_media::rtp::{RtpHeader, is_rtcp, parse_rtp, write_rtp};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
+
+/// Packet counters of every media task in the process, for benchmarks and the
+/// supervisor wall: RTP packets received on any leg, packets sent (relayed or
+/// generated), sends the socket refused (a full buffer: loss inside the gateway).
+pub struct MediaCounters {
+    pub received: AtomicU64,
+    pub sent: AtomicU64,
+    pub send_failed: AtomicU64,
+    pub active_calls: AtomicU64,
+}
+
+pub static COUNTERS: MediaCounters = MediaCounters {
+    received: AtomicU64::new(0),
+    sent: AtomicU64::new(0),
+    send_failed: AtomicU64::new(0),
+    active_calls: AtomicU64::new(0),
+};
+
+fn count_send(result: std::io::Result<usize>) {
+    match result {
+        Ok(_) => COUNTERS.sent.fetch_add(1, Ordering::Relaxed),
+        Err(_) => COUNTERS.send_failed.fetch_add(1, Ordering::Relaxed),
+    };
+}
 
 /// Caller, answering leg, consultation leg.
 pub const MAX_LEGS: usize = 3;
@@ -189,6 +214,7 @@ async fn run(
         scratch_payload: Vec::with_capacity(FRAME_SAMPLES * 2),
         scratch_packet: Vec::with_capacity(256),
     };
+    COUNTERS.active_calls.fetch_add(1, Ordering::Relaxed);
     let mut buffers = [[0u8; 1500]; MAX_LEGS];
     let mut ticker = tokio::time::interval(FRAME);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -213,6 +239,7 @@ async fn run(
             }
         }
     }
+    COUNTERS.active_calls.fetch_sub(1, Ordering::Relaxed);
     session.finish().await;
 }
 
@@ -312,6 +339,7 @@ impl Session {
 
     fn on_packet(&mut self, slot: usize, len: usize, source: SocketAddr, buffer: &[u8]) {
         let now = Instant::now();
+        COUNTERS.received.fetch_add(1, Ordering::Relaxed);
         let datagram = &buffer[..len];
         if is_rtcp(datagram) {
             return;
@@ -393,7 +421,7 @@ impl Session {
         let mut header = leg.rewriter.relay(incoming, now);
         header.payload_type = media.codec.payload_type();
         write_rtp(&header, &self.scratch_payload, &mut self.scratch_packet);
-        let _ = leg.socket.try_send_to(&self.scratch_packet, media.remote);
+        count_send(leg.socket.try_send_to(&self.scratch_packet, media.remote));
     }
 
     fn on_tick(&mut self, now: Instant) {
@@ -478,7 +506,7 @@ impl Session {
         let mut header = leg.rewriter.generated(FRAME_SAMPLES as u32, now);
         header.payload_type = media.codec.payload_type();
         write_rtp(&header, &self.scratch_payload, &mut self.scratch_packet);
-        let _ = leg.socket.try_send_to(&self.scratch_packet, media.remote);
+        count_send(leg.socket.try_send_to(&self.scratch_packet, media.remote));
     }
 
     fn check_caller_silence(&mut self, now: Instant) {

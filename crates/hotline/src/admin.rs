@@ -51,6 +51,24 @@ pub enum AdminCommand {
         #[arg(long, env = "HOTLINE_DATA_DIR", default_value = "./hotline-data")]
         data_dir: PathBuf,
     },
+    /// Set the SIP password a user's softphone registers with (only its HA1 is
+    /// stored). The password is read from the environment, never from the command
+    /// line, so it stays out of shell history and `ps`.
+    SetSipPassword {
+        /// The user name, the same as in the directory, e.g. agent01
+        #[arg(long)]
+        user: String,
+        /// agent or lawyer
+        #[arg(long)]
+        role: String,
+        /// Realm of the gateway's registrar (`[gateway] realm`).
+        #[arg(long, default_value = "12351.hotline")]
+        realm: String,
+        #[arg(long, env = "HOTLINE_SIP_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long, env = "HOTLINE_DATA_DIR", default_value = "./hotline-data")]
+        data_dir: PathBuf,
+    },
 }
 
 fn open(data_dir: &Path) -> anyhow::Result<store::Connection> {
@@ -70,6 +88,27 @@ fn now_ms() -> i64 {
 
 pub fn run(command: AdminCommand) -> anyhow::Result<()> {
     match command {
+        AdminCommand::SetSipPassword {
+            user,
+            role,
+            realm,
+            password,
+            data_dir,
+        } => {
+            let role = sip_gateway::registrar::SipRole::parse(&role)
+                .with_context(|| format!("role: {role:?} must be agent or lawyer"))?;
+            let dir = data_dir.join("gateway");
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            let store = sip_gateway::registrar::CredentialStore::open(
+                dir.join(sip_gateway::registrar::GATEWAY_DATABASE_FILE),
+            )?;
+            store.set_password(&user, &realm, &password, role)?;
+            println!(
+                "SIP password set for {user} ({role}) in realm {realm}; \
+                 a running gateway picks it up within 5 s"
+            );
+        }
         AdminCommand::Migrate { data_dir } => {
             std::fs::create_dir_all(&data_dir)
                 .with_context(|| format!("cannot create {}", data_dir.display()))?;
