@@ -392,3 +392,80 @@ pub fn write_ulaw_tone(path: &Path, hz: f64, seconds: f64) -> anyhow::Result<()>
     std::fs::write(path, bytes)?;
     Ok(())
 }
+
+/// The next notification of the given kind, within `limit`.
+pub async fn next_notice(
+    stream: &mut tonic::Streaming<hotline_api::gateway::v1::AgentNotification>,
+    limit: Duration,
+    want: fn(&hotline_api::gateway::v1::agent_notification::Kind) -> bool,
+) -> anyhow::Result<hotline_api::gateway::v1::agent_notification::Kind> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let message = tokio::time::timeout_at(deadline, stream.message())
+            .await
+            .map_err(|_| anyhow::anyhow!("no such notification within {limit:?}"))??
+            .ok_or_else(|| anyhow::anyhow!("the notification stream ended"))?;
+        if let Some(kind) = message.kind
+            && want(&kind)
+        {
+            return Ok(kind);
+        }
+    }
+}
+
+/// Waits until the gateway reports a registered softphone for `agent`.
+pub async fn wait_registered(world: &GatewayWorld, agent: &str) -> anyhow::Result<()> {
+    let mut api = world.agent_api("supervisor01").await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let status = api
+            .get_agent(hotline_api::gateway::v1::AgentRequest {
+                agent: agent.into(),
+            })
+            .await?
+            .into_inner();
+        if status.registered {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "{agent}'s softphone did not register within 15 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub fn sipp_caller_args(
+    world: &GatewayWorld,
+    digit: char,
+    talk_ms: u32,
+) -> anyhow::Result<Vec<String>> {
+    let scenario = sipp_scenarios().join("trunk_caller.xml");
+    Ok(vec![
+        world.sip.to_string(),
+        "-sf".into(),
+        scenario.display().to_string(),
+        "-m".into(),
+        "1".into(),
+        "-i".into(),
+        "127.0.0.1".into(),
+        "-p".into(),
+        free_udp_port()?.to_string(),
+        "-mi".into(),
+        "127.0.0.1".into(),
+        "-mp".into(),
+        free_udp_port()?.to_string(),
+        "-key".into(),
+        "caller".into(),
+        "13800138000".into(),
+        "-key".into(),
+        "digit".into(),
+        digit.to_string(),
+        "-d".into(),
+        talk_ms.to_string(),
+        "-timeout".into(),
+        "60s".into(),
+        "-timeout_error".into(),
+        "-nostdin".into(),
+    ])
+}

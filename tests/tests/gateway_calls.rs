@@ -12,91 +12,14 @@ use std::time::Duration;
 use hotline_api::gateway::v1::{AgentRequest, LoginRequest, agent_notification};
 use hotline_media::tone::dominant_tone;
 use hotline_tests::gateway::{
-    Baresip, GatewayWorld, free_udp_port, peer_available, read_wav_channels, run_sipp,
-    sipp_scenarios, write_ulaw_tone,
+    Baresip, GatewayWorld, next_notice, peer_available, read_wav_channels, run_sipp,
+    sipp_caller_args, wait_registered, write_ulaw_tone,
 };
 use sha2::Digest;
 use sip_gateway::registrar::SipRole;
 
 const CALLER_HZ: f64 = 1000.0;
 const AGENT_HZ: f64 = 440.0;
-
-/// The next notification of the given kind, within `limit`.
-async fn next_notice(
-    stream: &mut tonic::Streaming<hotline_api::gateway::v1::AgentNotification>,
-    limit: Duration,
-    want: fn(&agent_notification::Kind) -> bool,
-) -> anyhow::Result<agent_notification::Kind> {
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        let message = tokio::time::timeout_at(deadline, stream.message())
-            .await
-            .map_err(|_| anyhow::anyhow!("no such notification within {limit:?}"))??
-            .ok_or_else(|| anyhow::anyhow!("the notification stream ended"))?;
-        if let Some(kind) = message.kind
-            && want(&kind)
-        {
-            return Ok(kind);
-        }
-    }
-}
-
-/// Waits until the gateway reports a registered softphone for `agent`.
-async fn wait_registered(world: &GatewayWorld, agent: &str) -> anyhow::Result<()> {
-    let mut api = world.agent_api("supervisor01").await?;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let status = api
-            .get_agent(AgentRequest {
-                agent: agent.into(),
-            })
-            .await?
-            .into_inner();
-        if status.registered {
-            return Ok(());
-        }
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "{agent}'s softphone did not register within 15 s"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn sipp_caller_args(
-    world: &GatewayWorld,
-    digit: char,
-    talk_ms: u32,
-) -> anyhow::Result<Vec<String>> {
-    let scenario = sipp_scenarios().join("trunk_caller.xml");
-    Ok(vec![
-        world.sip.to_string(),
-        "-sf".into(),
-        scenario.display().to_string(),
-        "-m".into(),
-        "1".into(),
-        "-i".into(),
-        "127.0.0.1".into(),
-        "-p".into(),
-        free_udp_port()?.to_string(),
-        "-mi".into(),
-        "127.0.0.1".into(),
-        "-mp".into(),
-        free_udp_port()?.to_string(),
-        "-key".into(),
-        "caller".into(),
-        "13800138000".into(),
-        "-key".into(),
-        "digit".into(),
-        digit.to_string(),
-        "-d".into(),
-        talk_ms.to_string(),
-        "-timeout".into(),
-        "60s".into(),
-        "-timeout_error".into(),
-        "-nostdin".into(),
-    ])
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trunk_call_reaches_a_baresip_agent_with_audio_both_ways_and_a_stereo_recording()
