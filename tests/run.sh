@@ -66,30 +66,31 @@ install_grpcurl() {
     grpcurl -version >/dev/null 2>&1 || die "grpcurl was installed but does not run"
 }
 
-# ---------------------------------------------------------------------------------------
-# Real peers of tests still to come (see PEERS.md beside the project). Not installed today, to
-# keep the run short: call this from `install_test_peers` when the first test that needs
-# one of them lands.
-#   SIP:     sip-tester (sipp), baresip-core, linphone-cli, kamailio, rtpengine
-#   Browser: chromium, chromium-driver (WebRTC through a JavaScript SIP client)
-install_later_peers() {
-    apt_install sip-tester baresip-core linphone-cli kamailio rtpengine \
-        chromium chromium-driver
-}
-# ---------------------------------------------------------------------------------------
-
 # What today's tests need.
 install_test_peers() {
     install_grpcurl
     # A real SMTP server for the dispatcher's email tests (dispatcher/tests/email.rs),
     # run as `/usr/bin/python3 -m aiosmtpd`.
-    apt_install python3-aiosmtpd
+    # SIP peers of the gateway's end-to-end tests (tests/tests/gateway_*.rs): SIPp as
+    # the carrier trunk and as agents' phones, baresip as a real softphone, sipvicious
+    # for svcrack against the registrar.
+    apt_install python3-aiosmtpd sip-tester baresip-core sipvicious
 }
 
 install_test_peers
 
 log "cargo build --workspace --all-targets"
 cargo build --workspace --all-targets
+
+# The SIP parser's fuzz target lives outside the workspace (cargo-fuzz layout). Building
+# it with the stable toolchain proves it compiles; fuzzing it needs nightly:
+# `cd crates/sip-proto/fuzz && cargo +nightly fuzz run parse_message`.
+log "building the SIP parser's fuzz target"
+cargo build --manifest-path crates/sip-proto/fuzz/Cargo.toml
+
+# Every peer above is installed, so a test that finds one missing fails instead of
+# skipping.
+export HOTLINE_REQUIRE_PEERS=1
 
 if cargo nextest --version >/dev/null 2>&1; then
     log "cargo nextest run --workspace"
