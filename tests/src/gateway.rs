@@ -46,7 +46,9 @@ pub struct GatewayWorld {
     pub credential_cache: CredentialCache,
     pub outbox: Arc<sip_gateway::call_events::CallEventOutbox>,
     core_channel: Channel,
+    core_dir: PathBuf,
     stop_core: Option<oneshot::Sender<()>>,
+    core_task: Option<tokio::task::JoinHandle<()>>,
     stop_gateway: Option<oneshot::Sender<()>>,
     gateway_task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -58,15 +60,7 @@ impl GatewayWorld {
     pub async fn start(tweak: impl FnOnce(&mut GatewayConfig)) -> anyhow::Result<GatewayWorld> {
         let dir = tempfile::tempdir()?;
         let core_dir = dir.path().join("core");
-        let app = ticket_core::app::CoreApp::build(
-            ticket_core::app::Settings {
-                data_dir: core_dir,
-                listen: "127.0.0.1:0".parse()?,
-                core: Default::default(),
-            },
-            Arc::new(SystemClock),
-        )
-        .await?;
+        let app = build_core(&core_dir, "127.0.0.1:0".parse()?).await?;
         let core_addr = app.local_addr();
         let tokens: HashMap<String, String> = app
             .first_start_tokens
@@ -75,10 +69,7 @@ impl GatewayWorld {
             .iter()
             .map(|t| (t.user.clone(), t.token.clone()))
             .collect();
-        let (stop_core, core_stopped) = oneshot::channel::<()>();
-        tokio::spawn(app.run(async {
-            let _ = core_stopped.await;
-        }));
+        let (stop_core, core_task) = run_core(app);
         let mut config = GatewayConfig {
             sip_listen: "127.0.0.1:0".parse()?,
             trunks: vec![TrunkConfig {
@@ -122,10 +113,31 @@ impl GatewayWorld {
             credential_cache,
             outbox,
             core_channel,
+            core_dir,
             stop_core: Some(stop_core),
+            core_task: Some(core_task),
             stop_gateway: Some(stop_gateway),
             gateway_task: Some(gateway_task),
         })
+    }
+
+    /// Stops ticket-core (the gateway goes on taking calls).
+    pub async fn stop_core(&mut self) {
+        if let Some(stop) = self.stop_core.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.core_task.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// Starts ticket-core again on the same files and port.
+    pub async fn restart_core(&mut self) -> anyhow::Result<()> {
+        let app = build_core(&self.core_dir, self.core_addr).await?;
+        let (stop, task) = run_core(app);
+        self.stop_core = Some(stop);
+        self.core_task = Some(task);
+        Ok(())
     }
 
     pub fn recordings_dir(&self) -> PathBuf {
@@ -199,10 +211,35 @@ impl GatewayWorld {
         if let Some(task) = self.gateway_task.take() {
             let _ = task.await;
         }
-        if let Some(stop) = self.stop_core.take() {
-            let _ = stop.send(());
-        }
+        self.stop_core().await;
     }
+}
+
+async fn build_core(dir: &Path, listen: SocketAddr) -> anyhow::Result<ticket_core::app::CoreApp> {
+    Ok(ticket_core::app::CoreApp::build(
+        ticket_core::app::Settings {
+            data_dir: dir.to_owned(),
+            listen,
+            core: Default::default(),
+        },
+        Arc::new(SystemClock),
+    )
+    .await?)
+}
+
+fn run_core(app: ticket_core::app::CoreApp) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        if let Err(error) = app
+            .run(async {
+                let _ = stopped.await;
+            })
+            .await
+        {
+            eprintln!("ticket-core stopped with an error: {error}");
+        }
+    });
+    (stop, task)
 }
 
 /// Skips a test (with a loud message) when a peer program is missing. `tests/run.sh`

@@ -12,7 +12,7 @@ use std::time::Duration;
 use hotline_api::gateway::v1::{AgentRequest, LoginRequest, agent_notification};
 use hotline_media::tone::dominant_tone;
 use hotline_tests::gateway::{
-    Baresip, GatewayWorld, next_notice, peer_available, read_wav_channels, run_sipp,
+    Baresip, GatewayWorld, free_udp_port, next_notice, peer_available, read_wav_channels, run_sipp,
     sipp_caller_args, wait_registered, write_ulaw_tone,
 };
 use sha2::Digest;
@@ -131,6 +131,157 @@ async fn a_trunk_call_reaches_a_baresip_agent_with_audio_both_ways_and_a_stereo_
     );
     drop(notices);
     drop(agent);
+    world.stop().await;
+    Ok(())
+}
+
+/// A SIPp UAS answering every call, standing in for agents' desk phones.
+struct SippAgents {
+    /// Killed when dropped.
+    _child: tokio::process::Child,
+    port: u16,
+}
+
+impl SippAgents {
+    fn start(dir: &std::path::Path) -> anyhow::Result<SippAgents> {
+        let port = free_udp_port()?;
+        let child = tokio::process::Command::new("sipp")
+            .args([
+                "-sn",
+                "uas",
+                "-i",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-nostdin",
+            ])
+            .current_dir(dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()?;
+        Ok(SippAgents {
+            _child: child,
+            port,
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_go_on_while_ticket_core_is_down_and_every_event_arrives_once() -> anyhow::Result<()>
+{
+    if !peer_available("sipp") {
+        return Ok(());
+    }
+    let scratch = tempfile::tempdir()?;
+    let agents = SippAgents::start(scratch.path())?;
+    let port = agents.port;
+    let mut world = GatewayWorld::start(|config| {
+        config.trunks[0].ivr = false;
+        config.static_agents = (1..=4)
+            .map(|n| sip_gateway::config::StaticAgent {
+                user: format!("desk{n:02}"),
+                contact: format!("sip:desk{n:02}@127.0.0.1:{port}"),
+                queues: vec!["agents".into()],
+            })
+            .collect();
+    })
+    .await?;
+    let mut progress = world.outbox.watch_progress();
+    world.stop_core().await;
+
+    // Six calls while ticket-core is down: the trunk and the agents notice nothing.
+    const CALLS: u64 = 6;
+    let args: Vec<String> = [
+        &world.sip.to_string(),
+        "-sn",
+        "uac",
+        "-s",
+        "12351",
+        "-m",
+        &CALLS.to_string(),
+        "-r",
+        "3",
+        "-d",
+        "800",
+        "-i",
+        "127.0.0.1",
+        "-p",
+        &free_udp_port()?.to_string(),
+        "-timeout",
+        "60s",
+        "-timeout_error",
+        "-nostdin",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let (status, output) = run_sipp(scratch.path(), &args, Duration::from_secs(60)).await?;
+    assert!(
+        status.success(),
+        "calls failed while ticket-core was down:\n{output}"
+    );
+
+    // Offered, queued, answered, ended, recording ready: five events per call, all
+    // waiting in the outbox.
+    let expected = CALLS * 5;
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        progress.wait_for(|p| p.recorded >= expected),
+    )
+    .await
+    .map_err(|_| anyhow::anyhow!("the gateway did not record {expected} events"))??;
+    assert_eq!(
+        progress.borrow().delivered,
+        0,
+        "nothing can be delivered yet"
+    );
+
+    world.restart_core().await?;
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        progress.wait_for(|p| p.delivered >= expected),
+    )
+    .await
+    .map_err(|_| anyhow::anyhow!("events not delivered after ticket-core came back"))??;
+    assert_eq!(progress.borrow().rejected, 0);
+
+    let outbox_file = world.dir.path().join("gateway/call_events.sqlite3");
+    let uuids: Vec<String> = {
+        let db = rusqlite::Connection::open_with_flags(
+            &outbox_file,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )?;
+        let mut statement = db.prepare("SELECT DISTINCT call_uuid FROM call_events")?;
+        statement
+            .query_map([], |row| row.get(0))?
+            .collect::<Result<_, _>>()?
+    };
+    assert_eq!(uuids.len() as u64, CALLS);
+    for uuid in uuids {
+        let call = world
+            .wait_for_call(&uuid, Duration::from_secs(5), |call| call.state == "ended")
+            .await?;
+        let mut kinds: Vec<i32> = call.events.iter().map(|e| e.kind).collect();
+        kinds.sort_unstable();
+        let before = kinds.len();
+        kinds.dedup();
+        assert_eq!(
+            before,
+            kinds.len(),
+            "each event counted once: {:?}",
+            call.events
+        );
+        assert_eq!(
+            kinds.len(),
+            5,
+            "every event of the call arrived: {:?}",
+            call.events
+        );
+        assert!(call.answered_by.starts_with("desk"), "{}", call.answered_by);
+    }
+    drop(agents);
     world.stop().await;
     Ok(())
 }
