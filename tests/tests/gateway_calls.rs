@@ -285,3 +285,51 @@ async fn calls_go_on_while_ticket_core_is_down_and_every_event_arrives_once() ->
     world.stop().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_pressed_as_rfc4733_events_routes_the_caller_to_the_lawyers() -> anyhow::Result<()> {
+    if !peer_available("sipp") || !peer_available("baresip") {
+        return Ok(());
+    }
+    let world = GatewayWorld::start(|_| {}).await?;
+    world.set_sip_password("lawyer01", SipRole::Lawyer).await?;
+    let lawyer = Baresip::start(world.dir.path(), "lawyer01", world.sip, AGENT_HZ as u32).await?;
+    if let Err(error) = wait_registered(&world, "lawyer01").await {
+        panic!("{error}\n{}", lawyer.logs());
+    }
+    let mut api = world.agent_api("lawyer01").await?;
+    let status = api.login(LoginRequest::default()).await?.into_inner();
+    assert_eq!(status.queues, ["lawyers"], "a lawyer's default queue");
+    let mut notices = api.watch_agent(AgentRequest::default()).await?.into_inner();
+
+    let mut args = sipp_caller_args(&world, '2', 1500)?;
+    let scenario = args.iter().position(|a| a == "-sf").expect("a scenario") + 1;
+    args[scenario] = hotline_tests::gateway::sipp_scenarios()
+        .join("trunk_caller_presses_2_rfc4733.xml")
+        .display()
+        .to_string();
+    let work = world.dir.path().to_owned();
+    let caller = tokio::spawn(async move { run_sipp(&work, &args, Duration::from_secs(60)).await });
+    let ringing = next_notice(&mut notices, Duration::from_secs(20), |k| {
+        matches!(k, agent_notification::Kind::Ringing(_))
+    })
+    .await?;
+    let agent_notification::Kind::Ringing(ringing) = ringing else {
+        unreachable!()
+    };
+    assert_eq!(ringing.queue, "lawyers");
+    assert_eq!(ringing.service, "legal_aid");
+    let (status, output) = caller.await??;
+    assert!(status.success(), "SIPp caller failed:\n{output}");
+    let call = world
+        .wait_for_call(&ringing.call_uuid, Duration::from_secs(20), |call| {
+            call.state == "ended"
+        })
+        .await?;
+    assert_eq!(call.answered_by, "lawyer01");
+    assert_eq!(call.queue, "lawyers");
+    drop(notices);
+    drop(lawyer);
+    world.stop().await;
+    Ok(())
+}
