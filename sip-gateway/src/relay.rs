@@ -140,8 +140,31 @@ pub fn spawn(setup: MediaSetup, events: mpsc::UnboundedSender<(u64, MediaEvent)>
     MediaHandle { commands }
 }
 
+/// How a leg's packets travel. Everything above this type (bridging, prompts, DTMF,
+/// recording) sees plain RTP; a WebRTC leg becomes another variant that decrypts SRTP
+/// on the way in and encrypts on the way out, and nothing else in the call changes.
+enum LegTransport {
+    /// Plain RTP over UDP (trunk, desk phones, SIP softphones).
+    Rtp(UdpSocket),
+}
+
+impl LegTransport {
+    async fn receive(&self, buffer: &mut [u8]) -> Option<(usize, SocketAddr)> {
+        match self {
+            LegTransport::Rtp(socket) => socket.recv_from(buffer).await.ok(),
+        }
+    }
+
+    /// Never waits: a full socket buffer drops the packet, as the network would.
+    fn send(&self, packet: &[u8], to: SocketAddr) {
+        match self {
+            LegTransport::Rtp(socket) => count_send(socket.try_send_to(packet, to)),
+        }
+    }
+}
+
 struct Leg {
-    socket: UdpSocket,
+    transport: LegTransport,
     media: Option<LegMedia>,
     latched: bool,
     rewriter: StreamRewriter,
@@ -246,7 +269,7 @@ async fn run(
 /// Waits for a packet on a leg's socket; never resolves for an empty slot.
 async fn receive(leg: Option<&Leg>, buffer: &mut [u8]) -> Option<(usize, SocketAddr)> {
     match leg {
-        Some(leg) => leg.socket.recv_from(buffer).await.ok(),
+        Some(leg) => leg.transport.receive(buffer).await,
         None => std::future::pending().await,
     }
 }
@@ -276,7 +299,7 @@ impl Session {
                 };
                 let ssrc = rand::random::<u32>();
                 self.legs[slot] = Some(Leg {
-                    socket,
+                    transport: LegTransport::Rtp(socket),
                     media,
                     latched: false,
                     rewriter: StreamRewriter::new(ssrc, rand::random(), rand::random()),
@@ -421,7 +444,7 @@ impl Session {
         let mut header = leg.rewriter.relay(incoming, now);
         header.payload_type = media.codec.payload_type();
         write_rtp(&header, &self.scratch_payload, &mut self.scratch_packet);
-        count_send(leg.socket.try_send_to(&self.scratch_packet, media.remote));
+        leg.transport.send(&self.scratch_packet, media.remote);
     }
 
     fn on_tick(&mut self, now: Instant) {
@@ -506,7 +529,7 @@ impl Session {
         let mut header = leg.rewriter.generated(FRAME_SAMPLES as u32, now);
         header.payload_type = media.codec.payload_type();
         write_rtp(&header, &self.scratch_payload, &mut self.scratch_packet);
-        count_send(leg.socket.try_send_to(&self.scratch_packet, media.remote));
+        leg.transport.send(&self.scratch_packet, media.remote);
     }
 
     fn check_caller_silence(&mut self, now: Instant) {
