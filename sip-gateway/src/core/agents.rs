@@ -149,6 +149,8 @@ impl Core {
                 cancelled: false,
             },
         );
+        state.index_keys.push((call_id.clone(), our_tag.clone()));
+        state.invite_keys.push(invite_key.clone());
         self.invites.insert(invite_key, (call, leg));
         self.dialogs
             .insert((call_id, our_tag), (call, LegRef::Agent(leg)));

@@ -164,7 +164,7 @@ impl Core {
         let call_id = dialog.id.call_id.clone();
         let caller_phone = sip_util::caller_number(&invite);
         self.dialogs
-            .insert((call_id, local_tag), (call, LegRef::Caller));
+            .insert((call_id.clone(), local_tag.clone()), (call, LegRef::Caller));
         self.calls.insert(
             call,
             Call {
@@ -188,6 +188,8 @@ impl Core {
                 media,
                 event_seq: 0,
                 answered: false,
+                index_keys: vec![(call_id, local_tag)],
+                invite_keys: Vec::new(),
             },
         );
         self.call_event(call, CallEventKind::Offered, |event| {
@@ -361,6 +363,7 @@ impl Core {
         }
         let was_answered = state.answered;
         state.phase = CallPhase::Ended;
+        self.ended_calls += 1;
         state.ivr = None;
         let trunk = state.trunk;
         self.trunk_calls[trunk] = self.trunk_calls[trunk].saturating_sub(1);
@@ -408,9 +411,15 @@ impl Core {
 
     fn forget_call(&mut self, call: CallKey) {
         if let Some(state) = self.calls.remove(&call) {
-            self.dialogs.retain(|_, (key, _)| *key != call);
-            self.invites.retain(|_, (key, _)| *key != call);
-            drop(state);
+            if state.phase == CallPhase::Ended {
+                self.ended_calls -= 1;
+            }
+            for key in &state.index_keys {
+                self.dialogs.remove(key);
+            }
+            for key in &state.invite_keys {
+                self.invites.remove(key);
+            }
         }
     }
 }

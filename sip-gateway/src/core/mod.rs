@@ -121,6 +121,9 @@ pub(crate) struct Call {
     media: MediaHandle,
     event_seq: u32,
     answered: bool,
+    /// This call's entries in the core's dialog and INVITE indexes, removed with it.
+    index_keys: Vec<(String, String)>,
+    invite_keys: Vec<TransactionKey>,
 }
 
 /// The counters a benchmark or the supervisor wall reads.
@@ -161,6 +164,8 @@ pub struct Core {
     tcp_peers: HashMap<std::net::SocketAddr, Peer>,
     static_agents: HashMap<String, sip_proto::Uri>,
     stats: CoreStats,
+    /// Calls that ended but stay in `calls` until their recording is finished.
+    ended_calls: usize,
     stats_out: Arc<parking_lot::Mutex<CoreStats>>,
 }
 
@@ -233,6 +238,7 @@ impl Core {
             tcp_peers: HashMap::new(),
             static_agents,
             stats: CoreStats::default(),
+            ended_calls: 0,
             stats_out: parts.stats,
             config,
         };
@@ -386,7 +392,7 @@ impl Core {
     }
 
     fn publish_stats(&mut self) {
-        self.stats.calls_in_progress = self.calls.len();
+        self.stats.calls_in_progress = self.calls.len() - self.ended_calls;
         *self.stats_out.lock() = self.stats;
     }
 

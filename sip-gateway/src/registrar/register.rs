@@ -50,9 +50,10 @@ impl Default for RegistrarConfig {
             nonce_lifetime: Duration::from_secs(300),
             throttle: ThrottleConfig::default(),
             max_queued_events: 4096,
+            // RFC 8760 §2.4's order; the gateway narrows it from its config.
             digest_algorithms: vec![
-                sip_proto::digest::DigestAlgorithm::Md5,
                 sip_proto::digest::DigestAlgorithm::Sha256,
+                sip_proto::digest::DigestAlgorithm::Md5,
             ],
         }
     }

@@ -8,7 +8,8 @@
 //! `received`/`rport` (RFC 3261 §18.2.2, RFC 3581), which in practice means "where the
 //! request came from".
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::time::Instant;
 
 use super::{
@@ -57,6 +58,9 @@ macro_rules! each {
 struct Entry<P> {
     peer: P,
     transaction: Transaction,
+    /// The transaction's next timer as scheduled in the layer's heap, and its id
+    /// there; a later schedule makes older heap entries stale.
+    timer: Option<(Instant, u64)>,
 }
 
 /// All transactions of one SIP endpoint.
@@ -67,6 +71,14 @@ pub struct TransactionLayer<P> {
     servers: HashMap<TransactionKey, Entry<P>>,
     transmit: VecDeque<(P, Message)>,
     events: VecDeque<(TransactionKey, TransactionEvent)>,
+    /// Every transaction's next timer, earliest first. Entries go stale when a
+    /// transaction reschedules or ends and are skipped when they come up, so neither
+    /// `poll_timeout` nor `handle_timeout` looks at transactions with nothing due: a
+    /// gateway at hundreds of calls per second holds tens of thousands of transactions
+    /// (a non-INVITE lingers 32 s over UDP).
+    timers: BinaryHeap<Reverse<(Instant, u64)>>,
+    timer_owners: HashMap<u64, (Side, TransactionKey)>,
+    next_timer_id: u64,
 }
 
 impl<P: Clone> TransactionLayer<P> {
@@ -77,6 +89,9 @@ impl<P: Clone> TransactionLayer<P> {
             servers: HashMap::new(),
             transmit: VecDeque::new(),
             events: VecDeque::new(),
+            timers: BinaryHeap::new(),
+            timer_owners: HashMap::new(),
+            next_timer_id: 0,
         }
     }
 
@@ -133,8 +148,14 @@ impl<P: Clone> TransactionLayer<P> {
         if self.clients.contains_key(&key) {
             return Err(TransactionError::DuplicateTransaction(key.branch));
         }
-        self.clients
-            .insert(key.clone(), Entry { peer, transaction });
+        self.clients.insert(
+            key.clone(),
+            Entry {
+                peer,
+                transaction,
+                timer: None,
+            },
+        );
         self.drain(&key, Side::Client);
         Ok(key)
     }
@@ -213,8 +234,15 @@ impl<P: Clone> TransactionLayer<P> {
                     TransactionError::InvalidRequest(parse) => parse,
                     _ => unreachable!("the method was checked above"),
                 })?;
-                self.servers
-                    .insert(key.clone(), Entry { peer, transaction });
+                self.servers.insert(
+                    key.clone(),
+                    Entry {
+                        peer,
+                        transaction,
+                        timer: None,
+                    },
+                );
+                self.schedule(&key, Side::Server);
                 Ok(Some(Incoming::Request { key, request }))
             }
         }
@@ -222,22 +250,27 @@ impl<P: Clone> TransactionLayer<P> {
 
     /// Runs every transaction timer that is due.
     pub fn handle_timeout(&mut self, now: Instant) {
-        for side in [Side::Client, Side::Server] {
-            let due: Vec<TransactionKey> = self
-                .map(side)
-                .iter()
-                .filter(|(_, entry)| {
-                    each!(&entry.transaction, inner => inner.poll_timeout())
-                        .is_some_and(|at| at <= now)
-                })
-                .map(|(key, _)| key.clone())
-                .collect();
-            for key in due {
-                if let Some(entry) = self.map_mut(side).get_mut(&key) {
-                    each!(&mut entry.transaction, inner => inner.handle_timeout(now));
-                }
-                self.drain(&key, side);
+        while let Some(&Reverse((at, id))) = self.timers.peek() {
+            if at > now {
+                break;
             }
+            self.timers.pop();
+            let Some((side, key)) = self.timer_owners.remove(&id) else {
+                continue;
+            };
+            let Some(entry) = self.map_mut(side).get_mut(&key) else {
+                continue; // ended since
+            };
+            if entry.timer.map(|(_, current)| current) != Some(id) {
+                continue; // rescheduled since
+            }
+            entry.timer = None;
+            let due = each!(&entry.transaction, inner => inner.poll_timeout())
+                .is_some_and(|at| at <= now);
+            if due {
+                each!(&mut entry.transaction, inner => inner.handle_timeout(now));
+            }
+            self.drain(&key, side);
         }
     }
 
@@ -261,14 +294,10 @@ impl<P: Clone> TransactionLayer<P> {
         self.events.pop_front()
     }
 
-    /// When [`Self::handle_timeout`] must be called next. A linear scan: fine for the
-    /// hundreds of transactions of a hotline gateway.
+    /// When [`Self::handle_timeout`] must be called next. It may be earlier than
+    /// needed (a transaction rescheduled or ended since), never later.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.clients
-            .values()
-            .chain(self.servers.values())
-            .filter_map(|entry| each!(&entry.transaction, inner => inner.poll_timeout()))
-            .min()
+        self.timers.peek().map(|Reverse((at, _))| *at)
     }
 
     /// Moves a transaction's output into the layer's queues and forgets it once it
@@ -295,13 +324,27 @@ impl<P: Clone> TransactionLayer<P> {
             .extend(events.into_iter().map(|event| (key.clone(), event)));
         if terminated {
             self.map_mut(side).remove(key);
+        } else {
+            self.schedule(key, side);
         }
     }
 
-    fn map(&self, side: Side) -> &HashMap<TransactionKey, Entry<P>> {
-        match side {
-            Side::Client => &self.clients,
-            Side::Server => &self.servers,
+    /// Puts the transaction's next timer in the heap, unless it is already there.
+    fn schedule(&mut self, key: &TransactionKey, side: Side) {
+        let id = self.next_timer_id;
+        let Some(entry) = self.map_mut(side).get_mut(key) else {
+            return;
+        };
+        let next = each!(&entry.transaction, inner => inner.poll_timeout());
+        match next {
+            None => entry.timer = None,
+            Some(at) if entry.timer.map(|(scheduled, _)| scheduled) == Some(at) => {}
+            Some(at) => {
+                entry.timer = Some((at, id));
+                self.next_timer_id += 1;
+                self.timers.push(Reverse((at, id)));
+                self.timer_owners.insert(id, (side, key.clone()));
+            }
         }
     }
 
