@@ -27,6 +27,8 @@ pub enum GatewayError {
     Io { what: String, error: std::io::Error },
     #[error("{0}")]
     Store(String),
+    #[error("wss: {0}")]
+    Tls(String),
     #[error("ticket_core_url: {0}")]
     TicketCoreUrl(String),
 }
@@ -46,6 +48,8 @@ pub struct GatewaySettings {
 pub struct GatewayApp {
     pub sip_addr: SocketAddr,
     pub grpc_addr: SocketAddr,
+    pub ws_addr: Option<SocketAddr>,
+    pub wss_addr: Option<SocketAddr>,
     pub outbox: Arc<CallEventOutbox>,
     pub credentials: Arc<CredentialStore>,
     pub stats: Arc<parking_lot::Mutex<CoreStats>>,
@@ -134,12 +138,42 @@ impl GatewayApp {
             .connect_lazy();
 
         let (inbound_tx, mut inbound_rx) = mpsc::channel::<Inbound>(4096);
-        let transport = transport::start(settings.config.sip_listen, inbound_tx)
+        let transport = transport::start(settings.config.sip_listen, inbound_tx.clone())
             .await
             .map_err(|error| GatewayError::Io {
                 what: format!("sip_listen {}", settings.config.sip_listen),
                 error,
             })?;
+        let ws_addr = match settings.config.ws_listen {
+            Some(listen) => Some(
+                crate::websocket::start(listen, None, transport.clone(), inbound_tx.clone())
+                    .await
+                    .map_err(|error| GatewayError::Io {
+                        what: format!("ws_listen {listen}"),
+                        error,
+                    })?,
+            ),
+            None => None,
+        };
+        let wss_addr = match settings.config.wss_listen {
+            Some(listen) => {
+                let acceptor = crate::websocket::tls_acceptor(
+                    settings.config.tls_cert.as_deref(),
+                    settings.config.tls_key.as_deref(),
+                    &data_dir.join("tls"),
+                )
+                .map_err(GatewayError::Tls)?;
+                Some(
+                    crate::websocket::start(listen, Some(acceptor), transport.clone(), inbound_tx)
+                        .await
+                        .map_err(|error| GatewayError::Io {
+                            what: format!("wss_listen {listen}"),
+                            error,
+                        })?,
+                )
+            }
+            None => None,
+        };
         let sip_addr = transport.local_addr();
         let (inputs, inputs_rx) = mpsc::channel::<Input>(8192);
         let (media_tx, mut media_rx) = mpsc::unbounded_channel();
@@ -206,10 +240,12 @@ impl GatewayApp {
                 what: "grpc_listen".into(),
                 error,
             })?;
-        tracing::info!(%sip_addr, %grpc_addr, "gateway listening (SIP on UDP and TCP)");
+        tracing::info!(%sip_addr, %grpc_addr, ?ws_addr, ?wss_addr, "gateway listening (SIP on UDP and TCP)");
         Ok(GatewayApp {
             sip_addr,
             grpc_addr,
+            ws_addr,
+            wss_addr,
             outbox,
             credentials,
             stats,

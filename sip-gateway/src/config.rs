@@ -64,6 +64,14 @@ pub struct GatewayConfig {
     pub sip_listen: SocketAddr,
     /// The address written into Contact, Via and SDP. Defaults to the listen IP.
     pub public_ip: Option<IpAddr>,
+    /// SIP over WebSocket for browser softphones (RFC 7118): plain, and over TLS.
+    /// Off unless given.
+    pub ws_listen: Option<SocketAddr>,
+    pub wss_listen: Option<SocketAddr>,
+    /// PEM files for wss; without them a self-signed pair is made on first start
+    /// in `<data-dir>/gateway/tls/` (fine on a laptop, not in production).
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
     /// Address RTP sockets bind to.
     pub rtp_ip: Option<IpAddr>,
     /// The hotline number callers dial (Request-URI user part).
@@ -168,6 +176,12 @@ impl GatewayConfig {
         }
         if self.wrap_up_seconds > 600 {
             return Err(invalid("wrap_up_seconds", "must be at most 600"));
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(invalid(
+                "tls_cert",
+                "give tls_cert and tls_key together, or neither",
+            ));
         }
         if self.digest_algorithms.is_empty() {
             return Err(invalid("digest_algorithms", "at least one of MD5, SHA-256"));

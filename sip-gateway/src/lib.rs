@@ -5,6 +5,7 @@
 //! # Where things are
 //!
 //! - [`transport`]: UDP and TCP sockets; parsed messages in, bytes out.
+//! - [`websocket`]: SIP over WebSocket (ws, wss) for browser softphones.
 //! - [`core`]: the signalling core, one task owning all call state; it drives the
 //!   sans-io machines below and the per-call media tasks.
 //! - [`registrar`]: softphone registrations with digest auth (HA1 only) and the
@@ -31,3 +32,4 @@ pub mod prompts;
 pub mod registrar;
 pub mod relay;
 pub mod transport;
+pub mod websocket;

@@ -28,26 +28,55 @@ const MAX_DATAGRAM: usize = 65_535;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Peer {
     Udp(SocketAddr),
-    Tcp { connection: u64, remote: SocketAddr },
+    Tcp {
+        connection: u64,
+        remote: SocketAddr,
+    },
+    /// SIP over WebSocket (RFC 7118), `secure` for wss.
+    Ws {
+        connection: u64,
+        remote: SocketAddr,
+        secure: bool,
+    },
 }
 
 impl Peer {
     pub fn address(&self) -> SocketAddr {
         match *self {
             Peer::Udp(address) => address,
-            Peer::Tcp { remote, .. } => remote,
+            Peer::Tcp { remote, .. } | Peer::Ws { remote, .. } => remote,
         }
     }
 
     /// Reliable transports get no retransmissions from the transaction layer.
     pub fn is_reliable(&self) -> bool {
-        matches!(self, Peer::Tcp { .. })
+        !matches!(self, Peer::Udp(_))
+    }
+
+    /// The connection a connection-oriented peer is reached on.
+    pub fn connection(&self) -> Option<u64> {
+        match *self {
+            Peer::Udp(_) => None,
+            Peer::Tcp { connection, .. } | Peer::Ws { connection, .. } => Some(connection),
+        }
+    }
+
+    /// The Via transport token for requests we send to this peer.
+    pub fn via_transport(&self) -> sip_proto::Transport {
+        match self {
+            Peer::Udp(_) => sip_proto::Transport::Udp,
+            Peer::Tcp { .. } => sip_proto::Transport::Tcp,
+            Peer::Ws { secure: false, .. } => sip_proto::Transport::Ws,
+            Peer::Ws { secure: true, .. } => sip_proto::Transport::Wss,
+        }
     }
 
     pub fn transport_name(&self) -> &'static str {
         match self {
             Peer::Udp(_) => "UDP",
             Peer::Tcp { .. } => "TCP",
+            Peer::Ws { secure: false, .. } => "WS",
+            Peer::Ws { secure: true, .. } => "WSS",
         }
     }
 }
@@ -86,11 +115,24 @@ impl TransportHandle {
                     false
                 }
             },
-            Peer::Tcp { connection, .. } => {
+            Peer::Tcp { connection, .. } | Peer::Ws { connection, .. } => {
                 let writer = self.connections.lock().get(&connection).cloned();
                 writer.is_some_and(|writer| writer.send(bytes).is_ok())
             }
         }
+    }
+
+    /// A connection's writer, so `send` reaches it (TCP, WebSocket).
+    pub(crate) fn register_connection(
+        &self,
+        connection: u64,
+        writer: mpsc::UnboundedSender<Vec<u8>>,
+    ) {
+        self.connections.lock().insert(connection, writer);
+    }
+
+    pub(crate) fn forget_connection(&self, connection: u64) {
+        self.connections.lock().remove(&connection);
     }
 }
 
@@ -144,7 +186,7 @@ async fn receive_udp(socket: Arc<UdpSocket>, inbound: mpsc::Sender<Inbound>) {
     }
 }
 
-static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
+pub(crate) static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
 
 async fn accept_tcp(
     listener: TcpListener,
@@ -260,7 +302,7 @@ async fn run_tcp(
 
 /// Stamps `received`/`rport` on the top Via of a request, so responses go back to
 /// where the request really came from.
-fn stamp_via(message: &mut Message, source: SocketAddr) {
+pub(crate) fn stamp_via(message: &mut Message, source: SocketAddr) {
     let Message::Request(request) = message else {
         return;
     };

@@ -42,6 +42,8 @@ pub struct GatewayWorld {
     pub core_addr: SocketAddr,
     pub sip: SocketAddr,
     pub grpc: SocketAddr,
+    pub ws: Option<SocketAddr>,
+    pub wss: Option<SocketAddr>,
     pub credentials: Arc<CredentialStore>,
     pub credential_cache: CredentialCache,
     pub outbox: Arc<sip_gateway::call_events::CallEventOutbox>,
@@ -94,7 +96,7 @@ impl GatewayWorld {
             service_token: tokens["gateway"].clone(),
         })
         .await?;
-        let (sip, grpc) = (app.sip_addr, app.grpc_addr);
+        let (sip, grpc, ws, wss) = (app.sip_addr, app.grpc_addr, app.ws_addr, app.wss_addr);
         let credentials = app.credentials.clone();
         let credential_cache = app.credential_cache.clone();
         let outbox = app.outbox.clone();
@@ -109,6 +111,8 @@ impl GatewayWorld {
             core_addr,
             sip,
             grpc,
+            ws,
+            wss,
             credentials,
             credential_cache,
             outbox,

@@ -159,7 +159,8 @@ pub struct Core {
     watchers: HashMap<String, Vec<mpsc::Sender<AgentNotice>>>,
     /// REGISTER answers held back for a source that keeps failing authentication.
     delayed: Vec<(Instant, TransactionKey, sip_proto::Response)>,
-    /// TCP connections by remote address, so requests reach a softphone on the
+    /// TCP and WebSocket connections by remote address, so requests reach a
+    /// softphone (or a browser, which cannot be reached any other way) on the
     /// connection it registered over.
     tcp_peers: HashMap<std::net::SocketAddr, Peer>,
     static_agents: HashMap<String, sip_proto::Uri>,
@@ -347,8 +348,8 @@ impl Core {
 
     fn handle_sip(&mut self, inbound: Inbound, now: Instant) {
         let Inbound { message, peer } = inbound;
-        if let Peer::Tcp { remote, .. } = peer {
-            self.tcp_peers.insert(remote, peer);
+        if peer.connection().is_some() {
+            self.tcp_peers.insert(peer.address(), peer);
         }
         if let Message::Request(request) = &message
             && let Err(error) = request.validate()

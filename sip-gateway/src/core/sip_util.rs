@@ -21,13 +21,8 @@ pub fn new_branch() -> String {
 
 /// Our Via for a request to `peer`, with rport so the answer finds us behind NAT.
 pub fn our_via(local: SocketAddr, public_ip: std::net::IpAddr, peer: Peer) -> Via {
-    let transport = if peer.is_reliable() {
-        Transport::Tcp
-    } else {
-        Transport::Udp
-    };
     let mut via = Via::new(
-        transport,
+        peer.via_transport(),
         Host::from(public_ip),
         Some(local.port()),
         &new_branch(),
@@ -38,10 +33,11 @@ pub fn our_via(local: SocketAddr, public_ip: std::net::IpAddr, peer: Peer) -> Vi
 
 /// Our Contact, as a header value.
 pub fn our_contact(user: &str, public_ip: std::net::IpAddr, port: u16, peer: Peer) -> String {
-    let transport = if peer.is_reliable() {
-        ";transport=tcp"
-    } else {
-        ""
+    let transport = match peer.via_transport() {
+        Transport::Udp => "",
+        Transport::Ws => ";transport=ws",
+        Transport::Wss => ";transport=wss",
+        _ => ";transport=tcp",
     };
     let host = Host::from(public_ip);
     format!("<sip:{user}@{host}:{port}{transport}>")
