@@ -6,8 +6,9 @@
 //! [`TransportHandle`]. A [`Peer`] says how to reach the other side again: a UDP
 //! address, or the TCP connection the request came on (responses over TCP must use the
 //! same connection, §18.2.2). Unparseable datagrams are dropped (there is nobody to
-//! answer reliably); an unparseable request on a stream gets a 400 and the connection
-//! is closed, since the framing position is lost.
+//! answer reliably), except a request cut shorter than its Content-Length, whose head
+//! still says whom to answer (400); an unparseable request on a stream gets a 400 and
+//! the connection is closed, since the framing position is lost.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -15,7 +16,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
-use sip_proto::{HeaderName, Message, StreamFramer, StreamItem, parse_message};
+use sip_proto::{
+    HeaderName, Message, ParseError, Response, StatusCode, StreamFramer, StreamItem, parse_message,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
@@ -172,9 +175,21 @@ async fn receive_udp(socket: Arc<UdpSocket>, inbound: mpsc::Sender<Inbound>) {
         if datagram.iter().all(|&b| b == b'\r' || b == b'\n' || b == 0) {
             continue; // keep-alive (RFC 5626 §4.4.2 uses STUN; many phones send CRLF)
         }
-        let Ok(mut message) = parse_message(datagram) else {
-            tracing::debug!(%source, len, "dropped an unparseable datagram");
-            continue;
+        let mut message = match parse_message(datagram) {
+            Ok(message) => message,
+            Err(ParseError::BodyTooShort {
+                declared,
+                available,
+            }) => {
+                if let Some(reply) = reply_to_truncated(datagram, declared, available) {
+                    let _ = socket.try_send_to(&reply, source);
+                }
+                continue;
+            }
+            Err(_) => {
+                tracing::debug!(%source, len, "dropped an unparseable datagram");
+                continue;
+            }
         };
         stamp_via(&mut message, source);
         let peer = Peer::Udp(source);
@@ -300,6 +315,36 @@ async fn run_tcp(
     let _ = writer_task.await;
 }
 
+/// The 400 for a request whose datagram is shorter than its Content-Length (RFC 3261
+/// §18.3, RFC 4475 §3.1.2.7): its head is intact, so the sender can be told. The head
+/// is read again without the Content-Length to address the answer; a response, or a
+/// head that does not parse either, gets nothing.
+fn reply_to_truncated(datagram: &[u8], declared: usize, available: usize) -> Option<Vec<u8>> {
+    let head_end = datagram.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = std::str::from_utf8(&datagram[..head_end]).ok()?;
+    let without_length: String = head
+        .split_inclusive("\r\n")
+        .filter(|line| {
+            let name = line.split(':').next().unwrap_or_default().trim();
+            !name.eq_ignore_ascii_case("content-length") && !name.eq_ignore_ascii_case("l")
+        })
+        .collect();
+    let Ok(Message::Request(request)) = parse_message(without_length.as_bytes()) else {
+        return None;
+    };
+    let mut tag = [0u8; 6];
+    rand::fill(&mut tag[..]);
+    let mut response =
+        Response::for_request(&request, StatusCode::BAD_REQUEST, Some(&hex::encode(tag)));
+    response.headers.push(
+        HeaderName::Warning,
+        format!(
+            "399 gateway \"Content-Length {declared} exceeds the {available} body bytes received\""
+        ),
+    );
+    Some(response.to_bytes())
+}
+
 /// Stamps `received`/`rport` on the top Via of a request, so responses go back to
 /// where the request really came from.
 pub(crate) fn stamp_via(message: &mut Message, source: SocketAddr) {
@@ -332,6 +377,26 @@ fn split_first_value(line: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_shorter_than_its_content_length_is_answered_400() {
+        let request = b"INVITE sip:12351@gw SIP/2.0\r\n\
+            Via: SIP/2.0/UDP 10.1.1.1:5060;branch=z9hG4bKa\r\n\
+            From: <sip:a@b>;tag=1\r\nTo: <sip:12351@gw>\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\n\
+            Max-Forwards: 70\r\nContent-Length: 9999\r\n\r\nv=0\r\n";
+        let reply = reply_to_truncated(request, 9999, 5).expect("a 400");
+        let Ok(Message::Response(response)) = parse_message(&reply) else {
+            panic!("not a response: {}", String::from_utf8_lossy(&reply));
+        };
+        assert_eq!(response.status, StatusCode::BAD_REQUEST);
+        assert_eq!(response.headers.call_id().unwrap(), "x");
+        assert!(response.headers.to().unwrap().tag().is_some());
+        let warning = response.headers.get(&HeaderName::Warning).unwrap();
+        assert!(warning.contains("Content-Length 9999"), "{warning}");
+
+        let truncated_response = b"SIP/2.0 200 OK\r\nContent-Length: 50\r\n\r\n";
+        assert_eq!(reply_to_truncated(truncated_response, 50, 0), None);
+    }
 
     #[test]
     fn stamping_keeps_the_other_vias_of_a_combined_line() {

@@ -28,6 +28,7 @@ pub mod client;
 pub mod gateway;
 pub mod sample;
 pub mod server;
+pub mod sip_probe;
 pub mod tools;
 
 pub use binary::hotline_binary;

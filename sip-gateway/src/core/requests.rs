@@ -8,6 +8,9 @@ use sip_proto::{HeaderName, Method, Request, Response};
 use super::sip_util::{self, ALLOW, respond, respond_with_warning};
 use super::{CallPhase, Core, LegRef};
 use crate::registrar::RegisterOutcome;
+
+/// REGISTER answers held back for slowed sources, at most.
+const MAX_DELAYED_ANSWERS: usize = 10_000;
 use crate::transport::Peer;
 
 impl Core {
@@ -66,7 +69,13 @@ impl Core {
             }
             // A source that keeps failing waits for its answer; the transaction layer
             // absorbs its retransmissions meanwhile.
-            RegisterOutcome::RespondAt { response, at } => self.delayed.push((at, key, response)),
+            // Bounded: a scanner sending hundreds of REGISTERs a second while slowed
+            // gets silence beyond this many held answers.
+            RegisterOutcome::RespondAt { response, at } => {
+                if self.delayed.len() < MAX_DELAYED_ANSWERS {
+                    self.delayed.push((at, key, response));
+                }
+            }
             RegisterOutcome::Drop { .. } => {}
         }
         self.drain_registrar(now);

@@ -47,8 +47,18 @@ pub fn status(code: u16) -> StatusCode {
     StatusCode::new(code).expect("a valid status code literal")
 }
 
-/// A response with our identity headers; `to_tag` for dialog-forming answers.
+/// A response with our identity headers; `to_tag` for dialog-forming answers. Any
+/// other final response gets a fresh tag (RFC 3261 §8.2.6.2: every response but 100
+/// carries one); a To that has a tag already keeps it.
 pub fn respond(request: &Request, code: u16, to_tag: Option<&str>) -> Response {
+    let fresh_tag;
+    let to_tag = match to_tag {
+        None if code >= 200 => {
+            fresh_tag = random_token(6);
+            Some(fresh_tag.as_str())
+        }
+        given => given,
+    };
     let mut response = Response::for_request(request, status(code), to_tag);
     response.headers.push(HeaderName::Server, USER_AGENT);
     response
