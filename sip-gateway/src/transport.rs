@@ -145,9 +145,8 @@ pub async fn start(
     listen: SocketAddr,
     inbound: mpsc::Sender<Inbound>,
 ) -> std::io::Result<TransportHandle> {
-    let udp = UdpSocket::bind(listen).await?;
+    let (udp, tcp) = bind_pair(listen).await?;
     let local = udp.local_addr()?;
-    let tcp = TcpListener::bind(local).await?;
     let udp = Arc::new(udp);
     let handle = TransportHandle {
         udp: udp.clone(),
@@ -157,6 +156,21 @@ pub async fn start(
     tokio::spawn(receive_udp(udp, inbound.clone()));
     tokio::spawn(accept_tcp(tcp, handle.clone(), inbound));
     Ok(handle)
+}
+
+/// UDP and TCP on one port. With port 0 the UDP port the system picks may be taken
+/// for TCP (another program's connection, say): pick again a few times.
+async fn bind_pair(listen: SocketAddr) -> std::io::Result<(UdpSocket, TcpListener)> {
+    let attempts = if listen.port() == 0 { 20 } else { 1 };
+    let mut last_error = None;
+    for _ in 0..attempts {
+        let udp = UdpSocket::bind(listen).await?;
+        match TcpListener::bind(udp.local_addr()?).await {
+            Ok(tcp) => return Ok((udp, tcp)),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| std::io::Error::other("no port for UDP and TCP")))
 }
 
 async fn receive_udp(socket: Arc<UdpSocket>, inbound: mpsc::Sender<Inbound>) {

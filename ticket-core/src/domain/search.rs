@@ -6,7 +6,7 @@ use hotline_workflow::validate;
 use rusqlite::types::Value;
 
 use super::records::{CallRecord, TicketKind, TicketView};
-use super::tickets::{view_of, visibility_sql};
+use super::tickets::{views_of, visibility_sql};
 use super::{Actor, CoreError, Role, TicketCore, text};
 use crate::store::{calls, tickets};
 
@@ -173,10 +173,7 @@ impl TicketCore {
                 } else {
                     None
                 };
-                let views = records
-                    .into_iter()
-                    .map(|record| view_of(conn, record))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let views = views_of(conn, records)?;
                 let _ = actor;
                 Ok((views, next))
             })
@@ -203,14 +200,8 @@ impl TicketCore {
             .read(move |conn| {
                 let records = tickets::query(conn, &sql, params)?;
                 let open_tickets = records.iter().filter(|r| r.state.is_open()).count() as i32;
-                let tickets = records
-                    .into_iter()
-                    .map(|record| view_of(conn, record))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let calls = calls::by_caller(conn, &phone, limit)?
-                    .into_iter()
-                    .map(|call| calls::with_details(conn, call))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let tickets = views_of(conn, records)?;
+                let calls = calls::with_details_all(conn, calls::by_caller(conn, &phone, limit)?)?;
                 Ok(CallerHistory {
                     phone,
                     tickets,

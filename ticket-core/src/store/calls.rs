@@ -1,8 +1,11 @@
 //! Calls and their events, as reported by the SIP gateway.
 
+use std::collections::HashMap;
+
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::storage;
+use super::tickets::{id_array, rows_by_owner};
 use crate::domain::CoreError;
 use crate::domain::calls::CallEvent;
 use crate::domain::records::{CallEventEntry, CallRecord};
@@ -82,6 +85,51 @@ pub fn with_details(conn: &Connection, mut call: CallRecord) -> Result<CallRecor
         .collect::<Result<Vec<i64>, _>>()
         .map_err(storage)?;
     Ok(call)
+}
+
+/// `with_details` for many calls at once: two statements whatever their number.
+pub fn with_details_all(
+    conn: &Connection,
+    mut calls: Vec<CallRecord>,
+) -> Result<Vec<CallRecord>, CoreError> {
+    if calls.is_empty() {
+        return Ok(calls);
+    }
+    let ids: Vec<i64> = calls.iter().map(|call| call.id).collect();
+    let ids = id_array(&ids);
+    let mut events: HashMap<i64, Vec<CallEventEntry>> = HashMap::new();
+    for (call_id, event) in rows_by_owner(
+        conn,
+        "SELECT e.call_id, e.at, e.rowid, e.kind, e.queue, e.agent FROM json_each(?1) j
+           CROSS JOIN call_events e ON e.call_id = j.value",
+        &ids,
+        |row| {
+            let event = CallEventEntry {
+                kind: row.get(3)?,
+                at: row.get(1)?,
+                queue: row.get(4)?,
+                agent: row.get(5)?,
+            };
+            Ok((row.get(0)?, (row.get(1)?, row.get(2)?), event))
+        },
+    )? {
+        events.entry(call_id).or_default().push(event);
+    }
+    let mut tickets: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (call_id, ticket_id) in rows_by_owner(
+        conn,
+        "SELECT tc.call_id, tc.ticket_id FROM json_each(?1) j
+           CROSS JOIN ticket_calls tc ON tc.call_id = j.value",
+        &ids,
+        |row| Ok((row.get(0)?, (row.get(1)?, 0), row.get(1)?)),
+    )? {
+        tickets.entry(call_id).or_default().push(ticket_id);
+    }
+    for call in &mut calls {
+        call.events = events.get(&call.id).cloned().unwrap_or_default();
+        call.ticket_ids = tickets.get(&call.id).cloned().unwrap_or_default();
+    }
+    Ok(calls)
 }
 
 pub fn event_seen(conn: &Connection, event_id: &str) -> Result<Option<i64>, CoreError> {

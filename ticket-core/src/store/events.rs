@@ -41,10 +41,11 @@ pub fn append(conn: &Connection, e: &NewEvent) -> Result<i64, CoreError> {
 }
 
 pub fn last_seq(conn: &Connection) -> Result<i64, CoreError> {
-    conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |row| {
-        row.get(0)
-    })
-    .map_err(storage)
+    // Cached: the writer asks after every commit.
+    conn.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM events")
+        .map_err(storage)?
+        .query_row([], |row| row.get(0))
+        .map_err(storage)
 }
 
 fn from_row(row: &rusqlite::Row) -> rusqlite::Result<EventRecord> {

@@ -246,6 +246,14 @@ const MIGRATIONS: &[&str] = &[
     r#"
     DROP INDEX tickets_created;
     "#,
+    // 6: every creation looks for open tickets about the same employer and topic; with
+    // the topic and state in the index it reads only those entries, instead of fetching
+    // every row the employer had in the window to test them. tickets_employer served
+    // only that search.
+    r#"
+    CREATE INDEX tickets_employer_topic ON tickets(employer_key, topic, created_at, state);
+    DROP INDEX tickets_employer;
+    "#,
 ];
 
 /// The schema version this build expects.

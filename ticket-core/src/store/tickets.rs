@@ -1,5 +1,7 @@
 //! Ticket rows, their notes, links and search index.
 
+use std::collections::HashMap;
+
 use hotline_workflow::ticket::TicketState;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
@@ -99,14 +101,26 @@ pub fn id_by_request(conn: &Connection, request_id: &str) -> Result<Option<i64>,
 /// so numbers sort by time and read well on the phone: "GD20261122000123".
 pub fn next_number(conn: &Connection, prefix: &str, day: &str) -> Result<String, CoreError> {
     let counter = format!("ticket:{day}");
-    let value: i64 = conn
-        .prepare_cached(
-            "INSERT INTO counters(name, value) VALUES (?1, 1)
-             ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value",
-        )
+    // An UPDATE, then a SELECT or the day's first INSERT, rather than one upsert with
+    // RETURNING: SQLite collects RETURNING rows in a temporary table, built and dropped
+    // at every creation on the writer thread.
+    let changed = conn
+        .prepare_cached("UPDATE counters SET value = value + 1 WHERE name = ?1")
         .map_err(storage)?
-        .query_row([&counter], |row| row.get(0))
+        .execute([&counter])
         .map_err(storage)?;
+    let value: i64 = if changed == 0 {
+        conn.prepare_cached("INSERT INTO counters(name, value) VALUES (?1, 1)")
+            .map_err(storage)?
+            .execute([&counter])
+            .map_err(storage)?;
+        1
+    } else {
+        conn.prepare_cached("SELECT value FROM counters WHERE name = ?1")
+            .map_err(storage)?
+            .query_row([&counter], |row| row.get(0))
+            .map_err(storage)?
+    };
     Ok(format!("{prefix}{day}{value:06}"))
 }
 
@@ -231,8 +245,11 @@ pub fn update(conn: &Connection, r: &TicketRecord) -> Result<(), CoreError> {
     Ok(())
 }
 
+/// Most candidates a new ticket is linked to.
+const MAX_CANDIDATES: usize = 20;
+
 /// Open tickets created since `since` from the same caller, or about the same employer
-/// and topic: the candidates a new ticket may duplicate.
+/// and topic: the candidates a new ticket may duplicate, newest first, at most 20.
 pub fn duplicate_candidates(
     conn: &Connection,
     caller_phone: &str,
@@ -240,24 +257,41 @@ pub fn duplicate_candidates(
     topic: &str,
     since: i64,
 ) -> Result<Vec<i64>, CoreError> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT id FROM tickets WHERE caller_phone = ?1 AND created_at >= ?4
-                 AND state IN ('registered', 'dispatched')
-             UNION
-             SELECT id FROM tickets WHERE ?2 <> '' AND employer_key = ?2 AND topic = ?3
-                 AND created_at >= ?4 AND state IN ('registered', 'dispatched')
-             ORDER BY id DESC LIMIT 20",
-        )
-        .map_err(storage)?;
-    let ids = stmt
-        .query_map(params![caller_phone, employer_key, topic, since], |row| {
-            row.get(0)
-        })
+    // Two plain statements merged here rather than one UNION: the UNION's removal of
+    // duplicates built a temporary table at every creation, on the writer thread. The
+    // newest 20 of the union are the newest 20 of the caller's newest 20 and the rest.
+    let mut ids = collect_ids(
+        conn,
+        "SELECT id FROM tickets WHERE caller_phone = ?1 AND created_at >= ?2
+             AND state IN ('registered', 'dispatched')
+          ORDER BY id DESC LIMIT 20",
+        params![caller_phone, since],
+    )?;
+    if !employer_key.is_empty() {
+        ids.extend(collect_ids(
+            conn,
+            "SELECT id FROM tickets WHERE employer_key = ?1 AND topic = ?2 AND created_at >= ?3
+                 AND state IN ('registered', 'dispatched')",
+            params![employer_key, topic, since],
+        )?);
+    }
+    ids.sort_unstable_by(|a, b| b.cmp(a));
+    ids.dedup();
+    ids.truncate(MAX_CANDIDATES);
+    Ok(ids)
+}
+
+fn collect_ids(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<i64>, CoreError> {
+    conn.prepare_cached(sql)
+        .map_err(storage)?
+        .query_map(params, |row| row.get(0))
         .map_err(storage)?
         .collect::<Result<Vec<i64>, _>>()
-        .map_err(storage)?;
-    Ok(ids)
+        .map_err(storage)
 }
 
 pub fn link_duplicates(conn: &Connection, id: i64, candidates: &[i64]) -> Result<(), CoreError> {
@@ -298,12 +332,7 @@ pub fn add_note(
 }
 
 fn ids(conn: &Connection, sql: &str, id: i64) -> Result<Vec<i64>, CoreError> {
-    conn.prepare_cached(sql)
-        .map_err(storage)?
-        .query_map([id], |row| row.get(0))
-        .map_err(storage)?
-        .collect::<Result<Vec<i64>, _>>()
-        .map_err(storage)
+    collect_ids(conn, sql, [id])
 }
 
 pub fn call_ids(conn: &Connection, ticket_id: i64) -> Result<Vec<i64>, CoreError> {
@@ -374,4 +403,111 @@ pub fn query(
         .map_err(storage)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(storage)
+}
+
+/// A list of ids as a JSON array, for `json_each(?)`: the rows of many tickets (or calls)
+/// in one statement instead of one statement each.
+pub(crate) fn id_array(ids: &[i64]) -> String {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let listed: Vec<String> = ids.iter().map(i64::to_string).collect();
+    format!("[{}]", listed.join(","))
+}
+
+/// Rows of `sql` (taking the JSON id array as ?1) as (owner id, order key, value), in the
+/// order of owner and key: the order the one-owner statements give their rows in.
+pub(crate) fn rows_by_owner<T>(
+    conn: &Connection,
+    sql: &str,
+    ids: &str,
+    row: impl FnMut(&Row) -> rusqlite::Result<(i64, (i64, i64), T)>,
+) -> Result<Vec<(i64, T)>, CoreError> {
+    let mut rows = conn
+        .prepare_cached(sql)
+        .map_err(storage)?
+        .query_map([ids], row)
+        .map_err(storage)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(storage)?;
+    rows.sort_unstable_by_key(|(owner, key, _)| (*owner, *key));
+    Ok(rows
+        .into_iter()
+        .map(|(owner, _, value)| (owner, value))
+        .collect())
+}
+
+/// What the agent's screen shows around one ticket.
+#[derive(Default)]
+pub struct Details {
+    pub call_ids: Vec<i64>,
+    pub notes: Vec<Note>,
+    pub duplicate_ids: Vec<i64>,
+    pub work_orders: Vec<WorkOrderSummary>,
+}
+
+/// The details of every ticket of `ids`, four statements in all, each list in the order
+/// `call_ids`, `notes`, `duplicate_ids` and `work_order_summaries` give it.
+pub fn details(conn: &Connection, ids: &[i64]) -> Result<HashMap<i64, Details>, CoreError> {
+    let mut out: HashMap<i64, Details> = ids.iter().map(|id| (*id, Details::default())).collect();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let ids = id_array(ids);
+    // json_each first (CROSS JOIN keeps it outside): one index search per ticket, and no
+    // temporary table for an IN list.
+    for (id, call_id) in rows_by_owner(
+        conn,
+        "SELECT tc.ticket_id, tc.call_id FROM json_each(?1) j
+           CROSS JOIN ticket_calls tc ON tc.ticket_id = j.value",
+        &ids,
+        |row| Ok((row.get(0)?, (row.get(1)?, 0), row.get(1)?)),
+    )? {
+        out.entry(id).or_default().call_ids.push(call_id);
+    }
+    for (id, note) in rows_by_owner(
+        conn,
+        "SELECT n.ticket_id, n.id, n.at, u.name, n.text FROM json_each(?1) j
+           CROSS JOIN ticket_notes n ON n.ticket_id = j.value
+           JOIN users u ON u.id = n.author_id",
+        &ids,
+        |row| {
+            let note = Note {
+                at: row.get(2)?,
+                author: row.get(3)?,
+                text: row.get(4)?,
+            };
+            Ok((row.get(0)?, (row.get(1)?, 0), note))
+        },
+    )? {
+        out.entry(id).or_default().notes.push(note);
+    }
+    for (id, candidate) in rows_by_owner(
+        conn,
+        "SELECT d.ticket_id, d.candidate_id FROM json_each(?1) j
+           CROSS JOIN ticket_duplicates d ON d.ticket_id = j.value",
+        &ids,
+        |row| Ok((row.get(0)?, (row.get(1)?, 0), row.get(1)?)),
+    )? {
+        out.entry(id).or_default().duplicate_ids.push(candidate);
+    }
+    for (id, summary) in rows_by_owner(
+        conn,
+        "SELECT w.ticket_id, w.id, o.code, o.name, w.state FROM json_each(?1) j
+           CROSS JOIN work_orders w ON w.ticket_id = j.value
+           JOIN organisations o ON o.id = w.org_id",
+        &ids,
+        |row| {
+            let summary = WorkOrderSummary {
+                id: row.get(1)?,
+                org_code: row.get(2)?,
+                org_name: row.get(3)?,
+                state: row.get(4)?,
+            };
+            Ok((row.get(0)?, (row.get(1)?, 0), summary))
+        },
+    )? {
+        out.entry(id).or_default().work_orders.push(summary);
+    }
+    Ok(out)
 }
