@@ -127,6 +127,21 @@ fn last_seconds(channel: &[i16]) -> &[i16] {
     &channel[end.saturating_sub(16_000)..end]
 }
 
+/// What every transfer must leave behind: ticket-core has one transfer by agent01 and
+/// the answers of agent01 then lawyer01; the one recording ends with the lawyer on the
+/// right; the lawyer's phone heard the caller.
+async fn finish_with_the_lawyer(scene: Scene) -> anyhow::Result<(Baresip, GatewayWorld)> {
+    let (call, channels, lawyer, world) = scene.finish().await?;
+    assert_eq!(event_agents(&call, CallEventKind::Transferred), ["agent01"]);
+    assert_eq!(
+        event_agents(&call, CallEventKind::Answered),
+        ["agent01", "lawyer01"]
+    );
+    assert_recording_ends_with_the_lawyer(&channels);
+    assert_lawyer_heard_the_caller(&lawyer)?;
+    Ok((lawyer, world))
+}
+
 /// The people on the phone talk for a while: not a wait for an event, but the
 /// conversation the recording checks look for.
 async fn talk_for_two_seconds() {
@@ -195,14 +210,7 @@ async fn the_agent_softphone_transfers_with_refer_and_the_lawyer_takes_the_calle
     };
     assert!(ended.reason.contains("lawyers"), "{}", ended.reason);
     scene.lawyer_connected().await?;
-    let (call, channels, lawyer, world) = scene.finish().await?;
-    assert_eq!(event_agents(&call, CallEventKind::Transferred), ["agent01"]);
-    assert_eq!(
-        event_agents(&call, CallEventKind::Answered),
-        ["agent01", "lawyer01"]
-    );
-    assert_recording_ends_with_the_lawyer(&channels);
-    assert_lawyer_heard_the_caller(&lawyer)?;
+    let (lawyer, world) = finish_with_the_lawyer(scene).await?;
     drop(lawyer);
     world.stop().await;
     Ok(())
@@ -235,14 +243,7 @@ async fn the_agent_screen_transfers_blind_over_grpc() -> anyhow::Result<()> {
         .into_inner();
     assert_eq!(moved.call_uuid, scene.call_uuid);
     scene.lawyer_connected().await?;
-    let (call, channels, lawyer, world) = scene.finish().await?;
-    assert_eq!(event_agents(&call, CallEventKind::Transferred), ["agent01"]);
-    assert_eq!(
-        event_agents(&call, CallEventKind::Answered),
-        ["agent01", "lawyer01"]
-    );
-    assert_recording_ends_with_the_lawyer(&channels);
-    assert_lawyer_heard_the_caller(&lawyer)?;
+    let (lawyer, world) = finish_with_the_lawyer(scene).await?;
     drop(lawyer);
     world.stop().await;
     Ok(())
@@ -270,14 +271,7 @@ async fn an_attended_transfer_consults_the_lawyer_first_then_completes() -> anyh
         matches!(k, agent_notification::Kind::Ended(_))
     })
     .await?;
-    let (call, channels, lawyer, world) = scene.finish().await?;
-    assert_eq!(event_agents(&call, CallEventKind::Transferred), ["agent01"]);
-    assert_eq!(
-        event_agents(&call, CallEventKind::Answered),
-        ["agent01", "lawyer01"]
-    );
-    assert_recording_ends_with_the_lawyer(&channels);
-    assert_lawyer_heard_the_caller(&lawyer)?;
+    let (lawyer, world) = finish_with_the_lawyer(scene).await?;
     // The lawyer's first audio was the agent (the consultation), not the caller.
     let heard = lawyer.received_audio();
     let (rate, lawyer_heard) = read_wav_channels(&heard[0])?;
