@@ -77,7 +77,26 @@ install_test_peers() {
     apt_install python3-aiosmtpd sip-tester baresip-core sipvicious
 }
 
+# The browser softphone's tests (tests/tests/gateway_browser.rs, browser_plumbing.rs):
+# Debian's Chromium, driven by playwright-core from npm (which never downloads a browser
+# here: the driver starts /usr/bin/chromium), each test in a network namespace of its
+# own with only loopback (unshare from util-linux, ip, iptables for network drops).
+install_browser_peers() {
+    apt_install chromium iproute2 iptables
+    # Node.js 20 or newer (playwright-core's minimum); npm comes with it.
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        apt_install nodejs npm
+    fi
+    local browser_dir="$workspace/tests/browser"
+    if [[ ! -e $browser_dir/node_modules/.package-lock.json ||
+        $browser_dir/package-lock.json -nt $browser_dir/node_modules/.package-lock.json ]]; then
+        log "npm ci in tests/browser (playwright-core)"
+        (cd "$browser_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+    fi
+}
+
 install_test_peers
+install_browser_peers
 
 log "cargo build --workspace --all-targets"
 cargo build --workspace --all-targets

@@ -23,6 +23,8 @@ pub enum GatewayError {
     Config(#[from] ConfigError),
     #[error("prompts: {0}")]
     Prompts(String),
+    #[error("WebRTC certificate: {0}")]
+    WebRtc(String),
     #[error("{what}: {error}")]
     Io { what: String, error: std::io::Error },
     #[error("{0}")]
@@ -184,6 +186,10 @@ impl GatewayApp {
         let lookup_cache = credential_cache.clone();
         let mut nonce_secret = vec![0u8; 32];
         rand::fill(&mut nonce_secret[..]);
+        // One certificate per process: browsers pin its fingerprint from each call's
+        // SDP, so it need not outlive the process.
+        let webrtc_identity = hotline_webrtc::DtlsIdentity::generate()
+            .map_err(|error| GatewayError::WebRtc(error.to_string()))?;
         let core = Core::new(
             CoreParts {
                 config: Arc::new(settings.config.clone()),
@@ -193,6 +199,7 @@ impl GatewayApp {
                 events,
                 nonce_secret,
                 stats: stats.clone(),
+                webrtc_identity,
             },
             media_tx,
         );

@@ -27,6 +27,7 @@ use hotline_media::prompt::{Prompt, PromptPlayer};
 use hotline_media::recording::{Channel, RecordingSummary, StereoRecorder};
 use hotline_media::rewrite::StreamRewriter;
 use hotline_media::rtp::{RtpHeader, is_rtcp, parse_rtp, write_rtp};
+use hotline_webrtc::{IceCredentials, Received, RemoteParameters, TransportState, WebRtcTransport};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
@@ -76,10 +77,23 @@ pub enum MediaCommand {
         slot: usize,
         socket: std::net::UdpSocket,
         media: Option<LegMedia>,
+        /// A browser's leg: the transport whose ICE and DTLS parameters went into the
+        /// SDP offer.
+        webrtc: Option<Box<WebRtcTransport>>,
     },
     SetMedia {
         slot: usize,
         media: LegMedia,
+        /// The browser's ICE and DTLS parameters from its SDP answer.
+        webrtc: Option<RemoteParameters>,
+    },
+    /// A browser restarted ICE in a re-INVITE (its network changed or dropped): our
+    /// new credentials went into the answer; DTLS and SRTP carry on.
+    RestartIce {
+        slot: usize,
+        local: IceCredentials,
+        remote: IceCredentials,
+        candidates: Vec<SocketAddr>,
     },
     RemoveLeg {
         slot: usize,
@@ -141,24 +155,60 @@ pub fn spawn(setup: MediaSetup, events: mpsc::UnboundedSender<(u64, MediaEvent)>
 }
 
 /// How a leg's packets travel. Everything above this type (bridging, prompts, DTMF,
-/// recording) sees plain RTP; a WebRTC leg becomes another variant that decrypts SRTP
-/// on the way in and encrypts on the way out, and nothing else in the call changes.
+/// recording) sees plain RTP: a WebRTC leg decrypts SRTP on the way in and encrypts
+/// on the way out, and nothing else in the call changes.
 enum LegTransport {
     /// Plain RTP over UDP (trunk, desk phones, SIP softphones).
     Rtp(UdpSocket),
+    /// A browser: ICE-lite, DTLS-SRTP, on one UDP socket (RTP and RTCP multiplexed).
+    WebRtc(Box<WebRtcLeg>),
+}
+
+struct WebRtcLeg {
+    socket: UdpSocket,
+    transport: WebRtcTransport,
+    /// Reused for every packet we encrypt.
+    sealed: Vec<u8>,
+    failure_reported: bool,
+}
+
+impl WebRtcLeg {
+    /// Sends what the transport has queued: connectivity-check answers, DTLS flights.
+    fn flush(&mut self) {
+        while let Some((to, datagram)) = self.transport.poll_transmit() {
+            let _ = self.socket.try_send_to(&datagram, to);
+        }
+    }
 }
 
 impl LegTransport {
-    async fn receive(&self, buffer: &mut [u8]) -> Option<(usize, SocketAddr)> {
+    /// The leg's socket. Waiting for a packet borrows only the socket, never the
+    /// WebRTC state, which is not `Sync`.
+    fn socket(&self) -> &UdpSocket {
         match self {
-            LegTransport::Rtp(socket) => socket.recv_from(buffer).await.ok(),
+            LegTransport::Rtp(socket) => socket,
+            LegTransport::WebRtc(webrtc) => &webrtc.socket,
         }
     }
 
     /// Never waits: a full socket buffer drops the packet, as the network would.
-    fn send(&self, packet: &[u8], to: SocketAddr) {
+    /// `to` is the SDP's (or the latched) address; a WebRTC leg sends where ICE chose.
+    fn send(&mut self, packet: &[u8], to: SocketAddr) {
         match self {
             LegTransport::Rtp(socket) => count_send(socket.try_send_to(packet, to)),
+            LegTransport::WebRtc(webrtc) => {
+                let WebRtcLeg {
+                    socket,
+                    transport,
+                    sealed,
+                    ..
+                } = webrtc.as_mut();
+                // Until DTLS is done there are no keys: the packet is dropped, as a
+                // plain leg's packets are before its peer's first one arrives.
+                if let Some(to) = transport.protect_rtp(packet, sealed) {
+                    count_send(socket.try_send_to(sealed, to));
+                }
+            }
         }
     }
 }
@@ -199,6 +249,8 @@ struct Session {
     scratch_pcm: Vec<i16>,
     scratch_payload: Vec<u8>,
     scratch_packet: Vec<u8>,
+    /// A WebRTC leg's decrypted packet, while the rest of the session handles it.
+    scratch_decrypted: Vec<u8>,
 }
 
 async fn run(
@@ -236,6 +288,7 @@ async fn run(
         scratch_pcm: Vec::with_capacity(FRAME_SAMPLES * 2),
         scratch_payload: Vec::with_capacity(FRAME_SAMPLES * 2),
         scratch_packet: Vec::with_capacity(256),
+        scratch_decrypted: Vec::with_capacity(256),
     };
     COUNTERS.active_calls.fetch_add(1, Ordering::Relaxed);
     let mut buffers = [[0u8; 1500]; MAX_LEGS];
@@ -243,6 +296,7 @@ async fn run(
     let mut ticker = new_ticker(paced);
     loop {
         let [b0, b1, b2] = &mut buffers;
+        let webrtc_deadline = session.next_webrtc_timer();
         tokio::select! {
             command = commands.recv() => {
                 match command {
@@ -251,14 +305,15 @@ async fn run(
                 }
             }
             _ = ticker.tick() => session.on_tick(Instant::now()),
-            received = receive(session.legs[0].as_ref(), b0) => {
-                if let Some((len, source)) = received { session.on_packet(0, len, source, b0); }
+            _ = sleep_until(webrtc_deadline) => session.on_webrtc_timers(Instant::now()),
+            received = receive(session.legs[0].as_ref().map(|leg| leg.transport.socket()), b0) => {
+                if let Some((len, source)) = received { session.on_datagram(0, len, source, b0); }
             }
-            received = receive(session.legs[1].as_ref(), b1) => {
-                if let Some((len, source)) = received { session.on_packet(1, len, source, b1); }
+            received = receive(session.legs[1].as_ref().map(|leg| leg.transport.socket()), b1) => {
+                if let Some((len, source)) = received { session.on_datagram(1, len, source, b1); }
             }
-            received = receive(session.legs[2].as_ref(), b2) => {
-                if let Some((len, source)) = received { session.on_packet(2, len, source, b2); }
+            received = receive(session.legs[2].as_ref().map(|leg| leg.transport.socket()), b2) => {
+                if let Some((len, source)) = received { session.on_datagram(2, len, source, b2); }
             }
         }
         // Prompts and music are paced frame by frame; a bridged call only needs the
@@ -282,10 +337,18 @@ fn new_ticker(paced: bool) -> tokio::time::Interval {
     ticker
 }
 
+/// Waits until `deadline`; forever when there is none.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Waits for a packet on a leg's socket; never resolves for an empty slot.
-async fn receive(leg: Option<&Leg>, buffer: &mut [u8]) -> Option<(usize, SocketAddr)> {
-    match leg {
-        Some(leg) => leg.transport.receive(buffer).await,
+async fn receive(socket: Option<&UdpSocket>, buffer: &mut [u8]) -> Option<(usize, SocketAddr)> {
+    match socket {
+        Some(socket) => socket.recv_from(buffer).await.ok(),
         None => std::future::pending().await,
     }
 }
@@ -302,6 +365,7 @@ impl Session {
                 slot,
                 socket,
                 media,
+                webrtc,
             } => {
                 let socket = match socket
                     .set_nonblocking(true)
@@ -314,21 +378,66 @@ impl Session {
                     }
                 };
                 let ssrc = rand::random::<u32>();
+                let transport = match webrtc {
+                    None => LegTransport::Rtp(socket),
+                    Some(transport) => LegTransport::WebRtc(Box::new(WebRtcLeg {
+                        socket,
+                        transport: *transport,
+                        sealed: Vec::with_capacity(256),
+                        failure_reported: false,
+                    })),
+                };
                 self.legs[slot] = Some(Leg {
-                    transport: LegTransport::Rtp(socket),
+                    transport,
                     media,
                     latched: false,
                     rewriter: StreamRewriter::new(ssrc, rand::random(), rand::random()),
                     last_received: now,
                 });
             }
-            MediaCommand::SetMedia { slot, media } => {
+            MediaCommand::SetMedia {
+                slot,
+                media,
+                webrtc,
+            } => {
                 if let Some(leg) = &mut self.legs[slot] {
                     leg.media = Some(media);
                     leg.latched = false;
+                    if let (LegTransport::WebRtc(leg), Some(remote)) = (&mut leg.transport, webrtc)
+                    {
+                        if let Err(error) = leg.transport.set_remote(remote, now) {
+                            tracing::warn!(call = self.call, slot, %error, "browser's WebRTC parameters refused");
+                        }
+                        leg.flush();
+                    }
+                }
+            }
+            MediaCommand::RestartIce {
+                slot,
+                local,
+                remote,
+                candidates,
+            } => {
+                if let Some(Leg {
+                    transport: LegTransport::WebRtc(leg),
+                    ..
+                }) = &mut self.legs[slot]
+                {
+                    leg.transport
+                        .restart_ice_with(local, remote, candidates, now);
+                    leg.flush();
                 }
             }
             MediaCommand::RemoveLeg { slot } => {
+                if let Some(Leg {
+                    transport: LegTransport::WebRtc(webrtc),
+                    ..
+                }) = &mut self.legs[slot]
+                {
+                    // close_notify: the browser learns at once that the media is over.
+                    webrtc.transport.close();
+                    webrtc.flush();
+                }
                 self.legs[slot] = None;
                 for hears in &mut self.hears {
                     if *hears == Source::Leg(slot) {
@@ -366,6 +475,40 @@ impl Session {
         }
     }
 
+    /// The earliest timer of any WebRTC leg (DTLS retransmission, ICE consent).
+    fn next_webrtc_timer(&self) -> Option<Instant> {
+        self.legs
+            .iter()
+            .flatten()
+            .filter_map(|leg| match &leg.transport {
+                LegTransport::WebRtc(webrtc) => webrtc.transport.poll_timeout(),
+                LegTransport::Rtp(_) => None,
+            })
+            .min()
+    }
+
+    fn on_webrtc_timers(&mut self, now: Instant) {
+        for (slot, leg) in self.legs.iter_mut().enumerate() {
+            let Some(Leg {
+                transport: LegTransport::WebRtc(webrtc),
+                ..
+            }) = leg
+            else {
+                continue;
+            };
+            webrtc.transport.handle_timeout(now);
+            webrtc.flush();
+            if let TransportState::Failed(reason) = webrtc.transport.state()
+                && !webrtc.failure_reported
+            {
+                // The browser stopped answering (network gone for longer than an ICE
+                // restart can bridge): say so once; the SIP side decides the call.
+                tracing::warn!(call = self.call, slot, reason = %reason, "browser media failed");
+                webrtc.failure_reported = true;
+            }
+        }
+    }
+
     /// Some leg hears prompts or music, produced here frame by frame.
     fn generates_audio(&self) -> bool {
         self.hears
@@ -383,10 +526,35 @@ impl Session {
         self.hears[slot] = Source::Silence;
     }
 
-    fn on_packet(&mut self, slot: usize, len: usize, source: SocketAddr, buffer: &[u8]) {
+    /// A datagram from a leg's socket: plain RTP, or for a WebRTC leg anything its
+    /// transport demultiplexes (STUN, DTLS, SRTP), of which only decrypted RTP goes on.
+    fn on_datagram(&mut self, slot: usize, len: usize, source: SocketAddr, buffer: &[u8]) {
         let now = Instant::now();
         COUNTERS.received.fetch_add(1, Ordering::Relaxed);
+        let Some(leg) = self.legs[slot].as_mut() else {
+            return;
+        };
         let datagram = &buffer[..len];
+        match &mut leg.transport {
+            LegTransport::Rtp(_) => self.on_rtp(slot, source, datagram, now),
+            LegTransport::WebRtc(webrtc) => {
+                let mut plain = std::mem::take(&mut self.scratch_decrypted);
+                plain.clear();
+                if let Received::Rtp(packet) =
+                    webrtc.transport.handle_datagram(now, source, datagram)
+                {
+                    plain.extend_from_slice(packet);
+                }
+                webrtc.flush();
+                if !plain.is_empty() {
+                    self.on_rtp(slot, source, &plain, now);
+                }
+                self.scratch_decrypted = plain;
+            }
+        }
+    }
+
+    fn on_rtp(&mut self, slot: usize, source: SocketAddr, datagram: &[u8], now: Instant) {
         if is_rtcp(datagram) {
             return;
         }
@@ -401,12 +569,15 @@ impl Session {
         };
         // Symmetric RTP (RFC 4961): send back to where the peer's packets come from,
         // which behind NAT is not the address in its SDP. Latch once per negotiation so
-        // a stray packet from elsewhere cannot steal the stream later.
-        if !leg.latched {
-            media.remote = source;
-            leg.latched = true;
-        } else if media.remote != source {
-            return;
+        // a stray packet from elsewhere cannot steal the stream later. A WebRTC leg
+        // needs none of this: ICE chose the address, and SRTP authenticated the packet.
+        if let LegTransport::Rtp(_) = leg.transport {
+            if !leg.latched {
+                media.remote = source;
+                leg.latched = true;
+            } else if media.remote != source {
+                return;
+            }
         }
         leg.last_received = now;
         let media = *media;
@@ -415,6 +586,15 @@ impl Session {
                 && let Some(digit) = self.dtmf.on_packet(packet.header.timestamp, packet.payload)
             {
                 self.emit(MediaEvent::Digit(digit));
+            }
+            // Keys pressed on one side of a bridge reach the other, as over a plain
+            // phone line (an agent's softphone pad, a caller answering a lawyer's
+            // question). Events are never transcoded into audio: a leg that did not
+            // negotiate telephone-event does not get them.
+            for target in 0..MAX_LEGS {
+                if self.hears[target] == Source::Leg(slot) {
+                    self.forward_event(target, &packet.header, packet.payload, now);
+                }
             }
             return;
         }
@@ -467,6 +647,24 @@ impl Session {
         let mut header = leg.rewriter.relay(incoming, now);
         header.payload_type = media.codec.payload_type();
         write_rtp(&header, &self.scratch_payload, &mut self.scratch_packet);
+        leg.transport.send(&self.scratch_packet, media.remote);
+    }
+
+    /// Relays an RFC 4733 event packet to `target` under the payload type that leg
+    /// negotiated for events.
+    fn forward_event(&mut self, target: usize, incoming: &RtpHeader, payload: &[u8], now: Instant) {
+        let Some(leg) = self.legs[target].as_mut() else {
+            return;
+        };
+        let Some(media) = leg.media else {
+            return;
+        };
+        let Some(event_type) = media.telephone_event else {
+            return;
+        };
+        let mut header = leg.rewriter.relay(incoming, now);
+        header.payload_type = event_type;
+        write_rtp(&header, payload, &mut self.scratch_packet);
         leg.transport.send(&self.scratch_packet, media.remote);
     }
 

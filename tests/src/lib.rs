@@ -24,6 +24,7 @@
 //! ```
 
 pub mod binary;
+pub mod browser;
 pub mod client;
 pub mod gateway;
 pub mod sample;

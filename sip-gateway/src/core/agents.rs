@@ -4,10 +4,11 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::Instant;
 
 use sip_proto::dialog::Dialog;
-use sip_proto::sdp::{AudioConfig, SessionDescription, create_offer, read_answer};
+use sip_proto::sdp::{AudioCodec, AudioConfig, SessionDescription, create_offer, read_answer};
 use sip_proto::transaction::build_cancel;
 use sip_proto::{CSeq, HeaderName, Method, NameAddr, Request, Response, Uri};
 
+use super::browser::is_browser;
 use super::commands::{AgentNotice, consult_key, is_consult, main_call};
 use super::sip_util::{self, random_token};
 use super::{AgentLeg, CallPhase, Core, LegPurpose, LegRef};
@@ -92,13 +93,20 @@ impl Core {
             rtp_port,
             rand::random::<u32>().into(),
         );
-        // Agents' softphones usually prefer µ-law; offer both so no transcoding is needed
-        // when the trunk uses A-law and the phone does too.
-        audio.codecs = vec![
-            sip_proto::sdp::AudioCodec::Pcmu,
-            sip_proto::sdp::AudioCodec::Pcma,
-        ];
-        let offer = create_offer(&audio);
+        // Offer the trunk's codec first, then the other: a phone (and a browser) picks
+        // the first one it supports, and when both legs agree the relay passes packets
+        // through without transcoding.
+        audio.codecs = self
+            .calls
+            .get(&call)
+            .map(|state| agent_codec_preference(state.caller.codec))
+            .unwrap_or_else(|| agent_codec_preference(AudioCodec::Pcmu));
+        let (offer, webrtc, browser) = if is_browser(peer) {
+            let (offer, transport, browser) = self.browser_offer(audio, now);
+            (offer, Some(transport), Some(browser))
+        } else {
+            (create_offer(&audio), None, None)
+        };
         let invite = self.build_agent_invite(call, agent, target, peer, &offer);
         let Ok(invite_key) = self
             .layer
@@ -120,6 +128,7 @@ impl Core {
             slot,
             socket,
             media: None,
+            webrtc,
         });
         let call_id = invite.headers.call_id().unwrap_or_default().to_owned();
         let our_tag = invite
@@ -143,6 +152,7 @@ impl Core {
                 peer,
                 invite,
                 offer,
+                browser,
                 dialog: None,
                 ack: None,
                 connected: false,
@@ -360,6 +370,25 @@ impl Core {
             return;
         };
         let slot = agent_leg.slot;
+        let webrtc = match &mut agent_leg.browser {
+            None => None,
+            Some(browser) => {
+                let answer = SessionDescription::parse(&response.body);
+                match answer.map_err(|e| e.to_string()).and_then(|answer| {
+                    browser
+                        .answered(&answer, negotiated.codec)
+                        .map_err(|e| e.to_string())
+                }) {
+                    Ok(remote) => Some(remote),
+                    Err(error) => {
+                        tracing::warn!(call, agent, %error, "browser answered without usable WebRTC parameters");
+                        self.release_leg(call, leg, now);
+                        self.acd.ring_failed(acd_call, &agent, now);
+                        return;
+                    }
+                }
+            }
+        };
         state.media.send(MediaCommand::SetMedia {
             slot,
             media: LegMedia {
@@ -367,6 +396,7 @@ impl Core {
                 codec,
                 telephone_event: negotiated.telephone_event_payload_type,
             },
+            webrtc,
         });
         if let Err(error) = self.acd.answered(acd_call, &agent, now) {
             // Never two agents on one call: this one lost the race.
@@ -562,5 +592,13 @@ impl Core {
         let _ = self
             .layer
             .send_request(notify, peer, peer.is_reliable(), now);
+    }
+}
+
+/// The codecs offered to an agent's phone: the caller's first.
+fn agent_codec_preference(caller: AudioCodec) -> Vec<AudioCodec> {
+    match caller {
+        AudioCodec::Pcma => vec![AudioCodec::Pcma, AudioCodec::Pcmu],
+        AudioCodec::Pcmu => vec![AudioCodec::Pcmu, AudioCodec::Pcma],
     }
 }

@@ -160,6 +160,7 @@ impl Core {
                 codec,
                 telephone_event: negotiated.telephone_event_payload_type,
             }),
+            webrtc: None,
         });
         let call_id = dialog.id.call_id.clone();
         let caller_phone = sip_util::caller_number(&invite);
@@ -177,6 +178,7 @@ impl Core {
                     dialog,
                     success: Some(success),
                     answer_sdp,
+                    codec: negotiated.codec,
                 },
                 ivr: None,
                 queue: None,

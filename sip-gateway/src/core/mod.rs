@@ -12,6 +12,7 @@
 //! what each leg hears. Call events for ticket-core leave through the durable outbox.
 
 mod agents;
+mod browser;
 mod caller;
 mod commands;
 mod requests;
@@ -78,6 +79,9 @@ pub(crate) struct CallerLeg {
     dialog: Dialog,
     success: Option<SuccessRetransmitter>,
     answer_sdp: Vec<u8>,
+    /// The codec the trunk leg negotiated: offered first to agents, so that the
+    /// bridge can pass packets through untouched.
+    codec: sip_proto::sdp::AudioCodec,
 }
 
 /// Why an agent leg exists.
@@ -97,6 +101,8 @@ pub(crate) struct AgentLeg {
     peer: Peer,
     invite: Request,
     offer: sip_proto::sdp::SessionDescription,
+    /// A browser's leg: its WebRTC signalling state.
+    browser: Option<browser::BrowserMedia>,
     dialog: Option<Dialog>,
     ack: Option<Request>,
     /// The ACD chose this leg; a leg that lost the race is hung up when it answers.
@@ -168,6 +174,8 @@ pub struct Core {
     /// Calls that ended but stay in `calls` until their recording is finished.
     ended_calls: usize,
     stats_out: Arc<parking_lot::Mutex<CoreStats>>,
+    /// The certificate whose fingerprint browsers check in DTLS.
+    webrtc_identity: hotline_webrtc::DtlsIdentity,
 }
 
 /// Everything the core needs from outside.
@@ -179,6 +187,7 @@ pub struct CoreParts {
     pub events: EventSink,
     pub nonce_secret: Vec<u8>,
     pub stats: Arc<parking_lot::Mutex<CoreStats>>,
+    pub webrtc_identity: hotline_webrtc::DtlsIdentity,
 }
 
 impl Core {
@@ -241,6 +250,7 @@ impl Core {
             stats: CoreStats::default(),
             ended_calls: 0,
             stats_out: parts.stats,
+            webrtc_identity: parts.webrtc_identity,
             config,
         };
         // Desk phones at fixed addresses are logged in and ready from the start.

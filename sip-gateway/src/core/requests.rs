@@ -153,19 +153,55 @@ impl Core {
         leg: LegRef,
         now: Instant,
     ) {
+        let browser_leg = match leg {
+            LegRef::Agent(leg) => self
+                .calls
+                .get(&call)
+                .and_then(|state| state.legs.get(&leg))
+                .is_some_and(|agent_leg| agent_leg.browser.is_some()),
+            LegRef::Caller => false,
+        };
+        let browser_answer = match leg {
+            LegRef::Agent(leg) if browser_leg => {
+                match self.browser_reinvite(call, leg, &request.body) {
+                    Some(body) => Some(body),
+                    None => {
+                        let response = respond_with_warning(
+                            request,
+                            488,
+                            "a browser's re-INVITE needs a WebRTC offer with G.711",
+                        );
+                        let _ = self.layer.send_response(&key, response, now);
+                        return;
+                    }
+                }
+            }
+            _ => None,
+        };
         let Some(state) = self.calls.get(&call) else {
             return;
         };
-        let body = match leg {
-            LegRef::Caller => state.caller.answer_sdp.clone(),
-            LegRef::Agent(leg) => match state.legs.get(&leg) {
-                Some(leg) => leg.offer.to_bytes(),
+        let body = match (leg, browser_answer) {
+            (_, Some(body)) => body,
+            (LegRef::Caller, None) => state.caller.answer_sdp.clone(),
+            (LegRef::Agent(leg), None) => match state.legs.get(&leg) {
+                Some(agent_leg) => agent_leg.offer.to_bytes(),
                 None => return,
             },
         };
         let local_tag = match leg {
             LegRef::Caller => state.caller.dialog.local.tag().map(str::to_owned),
             LegRef::Agent(_) => None,
+        };
+        // The Contact names the transport the leg uses (a browser's is its WebSocket).
+        let peer = match leg {
+            LegRef::Caller => state.caller.peer,
+            LegRef::Agent(leg) => state
+                .legs
+                .get(&leg)
+                .map_or(Peer::Udp(self.transport.local_addr()), |agent_leg| {
+                    agent_leg.peer
+                }),
         };
         let mut response = respond(request, 200, local_tag.as_deref());
         response.headers.push(
@@ -174,7 +210,7 @@ impl Core {
                 &self.config.service_number,
                 self.config.public_ip(),
                 self.transport.local_addr().port(),
-                Peer::Udp(self.transport.local_addr()),
+                peer,
             ),
         );
         response

@@ -224,7 +224,7 @@ pub fn read_answer(
                 "m= lines are in a different order",
             ));
         }
-        if !is_usable_audio(answered) {
+        if !is_answered_audio(answered) {
             continue;
         }
         let offered_codecs: Vec<AudioCodec> = offered
@@ -257,6 +257,26 @@ pub fn read_answer(
 
 fn is_usable_audio(media: &MediaDescription) -> bool {
     media.media == AUDIO && media.protocol.eq_ignore_ascii_case(RTP_AVP) && !media.is_rejected()
+}
+
+/// RTP audio profiles an answer may carry: plain, with feedback, SDES-secured, and
+/// DTLS-SRTP (WebRTC, RFC 5764 §8). Which keying an answer needs is the caller's
+/// concern; the codec negotiation is the same for all of them.
+const ANSWER_RTP_PROFILES: [&str; 6] = [
+    RTP_AVP,
+    "RTP/AVPF",
+    "RTP/SAVP",
+    "RTP/SAVPF",
+    "UDP/TLS/RTP/SAVP",
+    "UDP/TLS/RTP/SAVPF",
+];
+
+fn is_answered_audio(media: &MediaDescription) -> bool {
+    media.media == AUDIO
+        && ANSWER_RTP_PROFILES
+            .iter()
+            .any(|profile| media.protocol.eq_ignore_ascii_case(profile))
+        && !media.is_rejected()
 }
 
 /// The first format of `media`, in its order, that is one of `supported`.

@@ -272,3 +272,23 @@ fn ipv6_connection() {
     let parsed = SessionDescription::parse(&offer.to_bytes()).unwrap();
     assert_eq!(parsed.connection.unwrap().ip(), Some(ip("2001:db8::10")));
 }
+
+#[test]
+fn read_answer_accepts_every_rtp_audio_profile() {
+    let offer = create_offer(&gateway());
+    for profile in [
+        "RTP/AVP",
+        "RTP/AVPF",
+        "RTP/SAVP",
+        "RTP/SAVPF",
+        "UDP/TLS/RTP/SAVP",
+        "UDP/TLS/RTP/SAVPF",
+        "udp/tls/rtp/savpf",
+    ] {
+        let answer = offer_with(&format!("m=audio 4000 {profile} 8\r\n"));
+        let negotiated = read_answer(&offer, &answer).unwrap();
+        assert_eq!(negotiated.codec, AudioCodec::Pcma, "{profile}");
+    }
+    let not_rtp = offer_with("m=audio 4000 udp 8\r\n");
+    assert_eq!(read_answer(&offer, &not_rtp), Err(SdpError::NoCommonCodec));
+}
