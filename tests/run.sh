@@ -82,7 +82,8 @@ install_test_peers() {
 # here: the driver starts /usr/bin/chromium), each test in a network namespace of its
 # own with only loopback (unshare from util-linux, ip, iptables for network drops).
 install_browser_peers() {
-    apt_install chromium iproute2 iptables
+    # A Chinese font, so that failure screenshots of the page are readable.
+    apt_install chromium iproute2 iptables fonts-wqy-microhei
     # Node.js 20 or newer (playwright-core's minimum); npm comes with it.
     if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
         apt_install nodejs npm

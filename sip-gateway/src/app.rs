@@ -1,5 +1,5 @@
-//! Assembling the gateway: transports, the signalling core, media, the event outbox
-//! and the agents' gRPC API.
+//! Assembling the gateway: transports, the signalling core, media, the event outbox,
+//! the agents' gRPC API and the browser softphone page.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -9,6 +9,7 @@ use thiserror::Error;
 use tokio::sync::mpsc;
 use tonic::transport::{Channel, Endpoint};
 
+use crate::agent_feed::CallerHistory;
 use crate::call_events::{CallEventOutbox, CallEventSender};
 use crate::config::{ConfigError, GatewayConfig};
 use crate::core::{Core, CoreParts, CoreStats, Input};
@@ -16,6 +17,7 @@ use crate::grpc::AgentApi;
 use crate::prompts::PromptLibrary;
 use crate::registrar::{Credential, CredentialStore};
 use crate::transport::{self, Inbound};
+use crate::web::WebApp;
 
 #[derive(Debug, Error)]
 pub enum GatewayError {
@@ -140,6 +142,9 @@ impl GatewayApp {
             .connect_lazy();
 
         let (inbound_tx, mut inbound_rx) = mpsc::channel::<Inbound>(4096);
+        let (inputs, inputs_rx) = mpsc::channel::<Input>(8192);
+        let history = CallerHistory::new(ticket_core.clone(), settings.service_token.clone());
+        let web = WebApp::new(inputs.clone(), history, settings.config.realm.clone()).router();
         let transport = transport::start(settings.config.sip_listen, inbound_tx.clone())
             .await
             .map_err(|error| GatewayError::Io {
@@ -148,12 +153,18 @@ impl GatewayApp {
             })?;
         let ws_addr = match settings.config.ws_listen {
             Some(listen) => Some(
-                crate::websocket::start(listen, None, transport.clone(), inbound_tx.clone())
-                    .await
-                    .map_err(|error| GatewayError::Io {
-                        what: format!("ws_listen {listen}"),
-                        error,
-                    })?,
+                crate::websocket::start(
+                    listen,
+                    None,
+                    transport.clone(),
+                    inbound_tx.clone(),
+                    web.clone(),
+                )
+                .await
+                .map_err(|error| GatewayError::Io {
+                    what: format!("ws_listen {listen}"),
+                    error,
+                })?,
             ),
             None => None,
         };
@@ -166,18 +177,23 @@ impl GatewayApp {
                 )
                 .map_err(GatewayError::Tls)?;
                 Some(
-                    crate::websocket::start(listen, Some(acceptor), transport.clone(), inbound_tx)
-                        .await
-                        .map_err(|error| GatewayError::Io {
-                            what: format!("wss_listen {listen}"),
-                            error,
-                        })?,
+                    crate::websocket::start(
+                        listen,
+                        Some(acceptor),
+                        transport.clone(),
+                        inbound_tx,
+                        web,
+                    )
+                    .await
+                    .map_err(|error| GatewayError::Io {
+                        what: format!("wss_listen {listen}"),
+                        error,
+                    })?,
                 )
             }
             None => None,
         };
         let sip_addr = transport.local_addr();
-        let (inputs, inputs_rx) = mpsc::channel::<Input>(8192);
         let (media_tx, mut media_rx) = mpsc::unbounded_channel();
         let stats = Arc::new(parking_lot::Mutex::new(CoreStats::default()));
 

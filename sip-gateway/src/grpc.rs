@@ -12,9 +12,8 @@ use std::time::{Duration, Instant};
 use hotline_api::BearerToken;
 use hotline_api::gateway::v1 as pb;
 use hotline_api::gateway::v1::agent_service_server::AgentService;
+use hotline_api::ticket::v1::WhoAmIRequest;
 use hotline_api::ticket::v1::directory_service_client::DirectoryServiceClient;
-use hotline_api::ticket::v1::ticket_service_client::TicketServiceClient;
-use hotline_api::ticket::v1::{LookupCallerRequest, WhoAmIRequest};
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::Stream;
@@ -22,9 +21,8 @@ use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
 use crate::acd::{AcdError, AgentState};
-use crate::core::{
-    AgentCommand, AgentNotice, AgentStatusView, CommandError, CommandReply, CoreStats, Input,
-};
+use crate::agent_feed::{self, CallerHistory, FeedNotice};
+use crate::core::{AgentCommand, AgentStatusView, CommandError, CommandReply, CoreStats, Input};
 
 const TOKEN_CACHE: Duration = Duration::from_secs(60);
 
@@ -39,7 +37,7 @@ struct Caller {
 pub struct AgentApi {
     core: mpsc::Sender<Input>,
     ticket_core: Channel,
-    service_token: String,
+    history: CallerHistory,
     tokens: Arc<Mutex<HashMap<String, (Caller, Instant)>>>,
     stats: Arc<Mutex<CoreStats>>,
 }
@@ -55,8 +53,8 @@ impl AgentApi {
     ) -> Self {
         AgentApi {
             core,
+            history: CallerHistory::new(ticket_core.clone(), service_token),
             ticket_core,
-            service_token,
             tokens: Arc::new(Mutex::new(HashMap::new())),
             stats,
         }
@@ -158,34 +156,6 @@ impl AgentApi {
             _ => Err(Status::internal("unexpected reply")),
         }
     }
-
-    /// The caller's history from ticket-core, or why it is missing. A ringing phone
-    /// does not wait long for it.
-    async fn history(
-        &self,
-        phone: &str,
-    ) -> (
-        Option<hotline_api::ticket::v1::LookupCallerResponse>,
-        String,
-    ) {
-        if phone.is_empty() {
-            return (None, "the caller's number is withheld".into());
-        }
-        let Ok(interceptor) = BearerToken::new(&self.service_token) else {
-            return (None, "the gateway's token is unusable".into());
-        };
-        let mut tickets =
-            TicketServiceClient::with_interceptor(self.ticket_core.clone(), interceptor);
-        let lookup = tickets.lookup_caller(LookupCallerRequest {
-            phone: phone.to_owned(),
-            limit: 20,
-        });
-        match tokio::time::timeout(Duration::from_secs(2), lookup).await {
-            Ok(Ok(response)) => (Some(response.into_inner()), String::new()),
-            Ok(Err(status)) => (None, status.message().to_owned()),
-            Err(_) => (None, "ticket-core did not answer within 2 s".into()),
-        }
-    }
 }
 
 fn command_status(error: CommandError) -> Status {
@@ -236,10 +206,7 @@ impl AgentService for AgentApi {
         let (caller, agent) = self.subject(&request, &request.get_ref().agent).await?;
         let mut queues = request.into_inner().queues;
         if queues.is_empty() {
-            queues = match caller.role.as_str() {
-                "lawyer" => vec!["lawyers".into()],
-                _ => vec!["agents".into(), "hardship".into()],
-            };
+            queues = agent_feed::default_queues(&caller.role);
         }
         self.status(AgentCommand::Login { agent, queues }).await
     }
@@ -289,39 +256,35 @@ impl AgentService for AgentApi {
         request: Request<pb::AgentRequest>,
     ) -> Result<Response<Self::WatchAgentStream>, Status> {
         let (_, agent) = self.subject(&request, &request.get_ref().agent).await?;
-        let (sender, mut notices) = mpsc::channel(64);
-        self.core
-            .send(Input::Watch(agent, sender))
+        let mut feed = agent_feed::watch(&self.core, self.history.clone(), agent)
             .await
-            .map_err(|_| Status::unavailable("the gateway is shutting down"))?;
+            .map_err(|error| Status::unavailable(error.to_string()))?;
         let (out, stream) = mpsc::channel(64);
-        let api = self.clone();
         tokio::spawn(async move {
-            while let Some(notice) = notices.recv().await {
+            while let Some(notice) = feed.recv().await {
                 let kind = match notice {
-                    AgentNotice::Status(view) => {
+                    FeedNotice::Status(view) => {
                         pb::agent_notification::Kind::Status(status_message(&view))
                     }
-                    AgentNotice::Ringing {
+                    FeedNotice::Ringing {
                         call_uuid,
                         caller_phone,
                         queue,
                         service,
-                    } => {
-                        let (history, history_error) = api.history(&caller_phone).await;
-                        pb::agent_notification::Kind::Ringing(pb::Ringing {
-                            call_uuid,
-                            caller_phone,
-                            queue,
-                            service: service.to_owned(),
-                            history,
-                            history_error,
-                        })
-                    }
-                    AgentNotice::Connected { call_uuid } => {
+                        history,
+                        history_error,
+                    } => pb::agent_notification::Kind::Ringing(pb::Ringing {
+                        call_uuid,
+                        caller_phone,
+                        queue,
+                        service: service.to_owned(),
+                        history,
+                        history_error,
+                    }),
+                    FeedNotice::Connected { call_uuid } => {
                         pb::agent_notification::Kind::Connected(pb::Connected { call_uuid })
                     }
-                    AgentNotice::Ended { call_uuid, reason } => {
+                    FeedNotice::Ended { call_uuid, reason } => {
                         pb::agent_notification::Kind::Ended(pb::Ended { call_uuid, reason })
                     }
                 };

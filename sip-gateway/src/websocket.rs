@@ -1,61 +1,91 @@
 //! SIP over WebSocket (RFC 7118), plain (`ws`) and over TLS (`wss`), for browser
-//! softphones.
+//! softphones; the same listeners serve the softphone page and its API over HTTP
+//! ([`crate::web`]), so page, API and SIP share one origin and one certificate.
+//!
+//! Each connection speaks HTTP/1.1. A GET asking to upgrade to a WebSocket (on any
+//! path; JsSIP uses `/ws`) becomes the SIP transport, and must offer the `sip`
+//! subprotocol: others are refused with 400, as RFC 7118 §4.1 asks. Every other
+//! request goes to the web router.
 //!
 //! Each WebSocket message carries exactly one SIP message, so there is no framing to
 //! do: a message goes to `parse_message` like a UDP datagram. A connection is a
 //! [`Peer::Ws`]; the registrar binds a browser to its connection, and requests to it
 //! (an INVITE when a call rings) go back down the same connection, which is the only
-//! way to reach a browser. The handshake must offer the `sip` subprotocol; others are
-//! refused, as RFC 7118 §4.1 asks.
+//! way to reach a browser.
 //!
 //! TLS uses rustls. Without a configured certificate the gateway makes a self-signed
 //! one on first start (`<data-dir>/gateway/tls/`), good for local use and tests; a real
 //! site configures its own.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
+use axum::body::Body;
+use axum::http::{HeaderValue, Request, Response, StatusCode, header};
 use futures::{SinkExt, StreamExt};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use sip_proto::parse_message;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tower::ServiceExt;
 
 use crate::transport::{Inbound, NEXT_CONNECTION, Peer, TransportHandle, stamp_via};
+use crate::web::Origin;
 
 /// A SIP message larger than this in one WebSocket message is refused (the
 /// connection closes): browsers send a few kilobytes at most.
 const MAX_MESSAGE: usize = 256 * 1024;
 
-/// Listens on `listen` for `ws` (no `tls`) or `wss` connections; returns the bound
-/// address.
+/// A client that has not sent its request headers by then is disconnected.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// What each connection needs: where SIP goes, and the web router.
+#[derive(Clone)]
+struct Shared {
+    handle: TransportHandle,
+    inbound: mpsc::Sender<Inbound>,
+    web: axum::Router,
+}
+
+/// Listens on `listen` for `ws`/http (no `tls`) or `wss`/https connections; returns
+/// the bound address.
 pub async fn start(
     listen: SocketAddr,
     tls: Option<TlsAcceptor>,
     handle: TransportHandle,
     inbound: mpsc::Sender<Inbound>,
+    web: axum::Router,
 ) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(listen).await?;
     let local = listener.local_addr()?;
+    let shared = Shared {
+        handle,
+        inbound,
+        web,
+    };
     tokio::spawn(async move {
         loop {
             let Ok((stream, remote)) = listener.accept().await else {
                 continue;
             };
             let _ = stream.set_nodelay(true);
-            let (handle, inbound, tls) = (handle.clone(), inbound.clone(), tls.clone());
+            let (shared, tls) = (shared.clone(), tls.clone());
             tokio::spawn(async move {
                 match tls {
-                    None => serve(stream, remote, false, handle, inbound).await,
+                    None => serve_http(stream, remote, false, shared).await,
                     Some(acceptor) => match acceptor.accept(stream).await {
-                        Ok(stream) => serve(stream, remote, true, handle, inbound).await,
+                        Ok(stream) => serve_http(stream, remote, true, shared).await,
                         Err(error) => tracing::debug!(%remote, %error, "TLS handshake failed"),
                     },
                 }
@@ -65,34 +95,122 @@ pub async fn start(
     Ok(local)
 }
 
-/// Accepts the `sip` subprotocol and nothing else.
-#[allow(clippy::result_large_err)] // the callback's signature is tungstenite's
-fn choose_subprotocol(
-    request: &Request,
-    mut response: Response,
-) -> Result<Response, ErrorResponse> {
-    let offers_sip = request
+/// Serves one connection's HTTP requests until it closes or becomes a WebSocket.
+async fn serve_http<S>(stream: S, remote: SocketAddr, secure: bool, shared: Shared)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
+        let shared = shared.clone();
+        async move {
+            if wants_websocket(&request) {
+                return Ok::<_, Infallible>(upgrade_to_sip(request, remote, secure, shared));
+            }
+            request.extensions_mut().insert(Origin { remote, secure });
+            shared.web.oneshot(request).await
+        }
+    });
+    let served = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades()
+        .await;
+    if let Err(error) = served {
+        tracing::debug!(%remote, %error, "HTTP connection ended with an error");
+    }
+}
+
+/// A GET with `Upgrade: websocket`.
+fn wants_websocket<B>(request: &Request<B>) -> bool {
+    request.method() == axum::http::Method::GET
+        && request
+            .headers()
+            .get_all(header::UPGRADE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .any(|token| token.trim().eq_ignore_ascii_case("websocket"))
+}
+
+fn offers_sip<B>(request: &Request<B>) -> bool {
+    request
         .headers()
-        .get_all("Sec-WebSocket-Protocol")
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .any(|protocol| protocol.trim().eq_ignore_ascii_case("sip"));
-    if !offers_sip {
-        let mut refusal = ErrorResponse::new(Some(
-            "Sec-WebSocket-Protocol: the \"sip\" subprotocol is required (RFC 7118)".into(),
-        ));
-        *refusal.status_mut() = StatusCode::BAD_REQUEST;
-        return Err(refusal);
-    }
-    response
-        .headers_mut()
-        .insert("Sec-WebSocket-Protocol", HeaderValue::from_static("sip"));
-    Ok(response)
+        .any(|protocol| protocol.trim().eq_ignore_ascii_case("sip"))
 }
 
-async fn serve<S>(
-    stream: S,
+fn refuse(reason: &'static str) -> Response<Body> {
+    let mut response = Response::new(Body::from(reason));
+    *response.status_mut() = StatusCode::BAD_REQUEST;
+    response
+}
+
+/// Answers the WebSocket handshake (RFC 6455 §4.2.2) and, once hyper hands over the
+/// connection, runs it as a SIP transport. Only the `sip` subprotocol is accepted.
+fn upgrade_to_sip(
+    request: Request<hyper::body::Incoming>,
+    remote: SocketAddr,
+    secure: bool,
+    shared: Shared,
+) -> Response<Body> {
+    let headers = request.headers();
+    let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY) else {
+        return refuse("Sec-WebSocket-Key is required\n");
+    };
+    if headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .is_none_or(|version| version.as_bytes() != b"13")
+    {
+        let mut response = refuse("Sec-WebSocket-Version: 13 is required\n");
+        response.headers_mut().insert(
+            header::SEC_WEBSOCKET_VERSION,
+            HeaderValue::from_static("13"),
+        );
+        return response;
+    }
+    if !offers_sip(&request) {
+        tracing::debug!(%remote, "WebSocket handshake without the sip subprotocol refused");
+        return refuse("Sec-WebSocket-Protocol: the \"sip\" subprotocol is required (RFC 7118)\n");
+    }
+    let accept = derive_accept_key(key.as_bytes());
+    tokio::spawn(async move {
+        match hyper::upgrade::on(request).await {
+            Ok(upgraded) => {
+                let config = WebSocketConfig::default()
+                    .max_message_size(Some(MAX_MESSAGE))
+                    .max_frame_size(Some(MAX_MESSAGE));
+                let websocket = WebSocketStream::from_raw_socket(
+                    TokioIo::new(upgraded),
+                    Role::Server,
+                    Some(config),
+                )
+                .await;
+                serve_sip(websocket, remote, secure, shared.handle, shared.inbound).await;
+            }
+            Err(error) => tracing::debug!(%remote, %error, "WebSocket upgrade failed"),
+        }
+    });
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    headers.insert(
+        header::SEC_WEBSOCKET_PROTOCOL,
+        HeaderValue::from_static("sip"),
+    );
+    if let Ok(accept) = HeaderValue::from_str(&accept) {
+        headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    response
+}
+
+async fn serve_sip<S>(
+    websocket: WebSocketStream<S>,
     remote: SocketAddr,
     secure: bool,
     handle: TransportHandle,
@@ -100,22 +218,6 @@ async fn serve<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-        .max_message_size(Some(MAX_MESSAGE))
-        .max_frame_size(Some(MAX_MESSAGE));
-    let websocket = match tokio_tungstenite::accept_hdr_async_with_config(
-        stream,
-        choose_subprotocol,
-        Some(config),
-    )
-    .await
-    {
-        Ok(websocket) => websocket,
-        Err(error) => {
-            tracing::debug!(%remote, %error, "WebSocket handshake refused");
-            return;
-        }
-    };
     let connection = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
     let peer = Peer::Ws {
         connection,

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use sip_gateway::registrar::{
-    AuthFailure, CredentialStore, GATEWAY_DATABASE_FILE, RegisterOutcome, Registrar,
+    AuthFailure, CredentialStore, GATEWAY_DATABASE_FILE, PasswordCheck, RegisterOutcome, Registrar,
     RegistrarConfig, RegistrarEvent, SipRole, ThrottleConfig, UnregisterReason,
 };
 use sip_proto::digest::{Challenge, ClientSecret, DigestAlgorithm, answer_challenge};
@@ -675,4 +675,88 @@ fn the_throttle_remembers_a_bounded_number_of_addresses() {
     assert_eq!(world.registrar.tracked_sources(), 50);
     // The event queue is bounded as well when nobody drains it.
     assert_eq!(world.events().len(), 16);
+}
+
+/// The web page's sign-in checks the plain password against the HA1 and counts its
+/// failures in the same throttle as REGISTER.
+#[test]
+fn password_sign_ins_share_the_throttle_with_register() {
+    let mut world = World::new();
+    let page = source(77, 40000);
+    let now = world.at(0);
+    let check = |world: &mut World, user: &str, password: &str, at: Instant| {
+        let account = world.store.get(user).expect("store read");
+        world
+            .registrar
+            .check_password(page, user, password, |_| account.clone(), at)
+    };
+    match check(&mut world, "agent07", PASSWORD, now) {
+        PasswordCheck::Accepted(account) => assert_eq!(account.username, "agent07"),
+        other => panic!("the right password: {other:?}"),
+    }
+    // A wrong password and an unknown user fail alike, and both count.
+    for (guess, user) in ["agent07", "nobody", "agent07", "nobody", "agent07"]
+        .into_iter()
+        .enumerate()
+    {
+        let at = world.at(guess as u64 + 1);
+        assert_eq!(
+            check(&mut world, user, "wrong-guess", at),
+            PasswordCheck::Refused { not_before: None }
+        );
+    }
+    let reasons: Vec<AuthFailure> = world
+        .events()
+        .into_iter()
+        .filter_map(|event| match event {
+            RegistrarEvent::AuthFailed { reason, .. } => Some(reason),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasons.len(), 5);
+    assert!(reasons.contains(&AuthFailure::UnknownUser));
+    assert!(reasons.contains(&AuthFailure::WrongPassword));
+    // The sixth failure within a minute is answered late, like a REGISTER's.
+    let at = world.at(6);
+    assert_eq!(
+        check(&mut world, "agent07", "wrong-guess", at),
+        PasswordCheck::Refused {
+            not_before: Some(at + Duration::from_secs(1))
+        }
+    );
+    for n in 7..=20 {
+        let at = world.at(n);
+        check(&mut world, "agent07", "wrong-guess", at);
+    }
+    // Blocked: the page is refused even the right password, and so is REGISTER.
+    let at = world.at(21);
+    assert!(matches!(
+        check(&mut world, "agent07", PASSWORD, at),
+        PasswordCheck::Blocked { .. }
+    ));
+    let mut phone = Phone::agent();
+    assert!(matches!(
+        world.handle(&phone.request(&[]), page, at),
+        RegisterOutcome::Drop { .. }
+    ));
+}
+
+#[test]
+fn the_ice_feature_tag_marks_a_browser_and_its_absence_a_plain_phone() {
+    let mut world = World::new();
+    let now = world.at(1);
+    // JsSIP's Contact: a made-up host, transport=ws, and the RFC 5768 feature tag.
+    let mut browser = Phone::agent();
+    browser.contact = "<sip:k3j2h1@x9y8z7.invalid;transport=ws>;+sip.ice;reg-id=1".to_owned();
+    let ok = world.register(&mut browser, source(7, 40001), now);
+    assert_eq!(ok.status.as_u16(), 200, "{ok:?}");
+    let browser_binding = world.registrar.lookup("agent07", now);
+    assert!(browser_binding[0].ice, "{browser_binding:?}");
+
+    let mut world = World::new();
+    let mut desk = Phone::agent();
+    let ok = world.register(&mut desk, source(7, 40002), now);
+    assert_eq!(ok.status.as_u16(), 200, "{ok:?}");
+    let desk_binding = world.registrar.lookup("agent07", now);
+    assert!(!desk_binding[0].ice, "{desk_binding:?}");
 }

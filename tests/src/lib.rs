@@ -27,10 +27,12 @@ pub mod binary;
 pub mod browser;
 pub mod client;
 pub mod gateway;
+pub mod http;
 pub mod sample;
 pub mod server;
 pub mod sip_probe;
 pub mod tools;
+pub mod ws_phone;
 
 pub use binary::hotline_binary;
 pub use client::{AuthedChannel, BearerToken, connect};

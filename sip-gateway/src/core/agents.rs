@@ -46,13 +46,14 @@ impl Core {
     }
 
     /// Where to send an INVITE for `agent`: a desk phone's fixed address, or the
-    /// newest registration (to the address the REGISTER came from, NAT friendly).
-    fn agent_target(&self, agent: &str, now: Instant) -> Option<(Uri, Peer)> {
+    /// newest registration (to the address the REGISTER came from, NAT friendly);
+    /// and whether that phone is a browser, which needs WebRTC media.
+    fn agent_target(&self, agent: &str, now: Instant) -> Option<(Uri, Peer, bool)> {
         if let Some(uri) = self.static_agents.get(agent) {
             let sip = uri.as_sip()?;
             let ip = sip.host.ip()?;
             let address = SocketAddr::new(ip, sip.port.unwrap_or(5060));
-            return Some((uri.clone(), Peer::Udp(address)));
+            return Some((uri.clone(), Peer::Udp(address), false));
         }
         let binding = self.registrar.lookup(agent, now).into_iter().next()?;
         let peer = if binding.transport.is_reliable() {
@@ -60,7 +61,8 @@ impl Core {
         } else {
             Peer::Udp(binding.source)
         };
-        Some((binding.contact.clone(), peer))
+        let browser = is_browser(peer, binding.ice);
+        Some((binding.contact.clone(), peer, browser))
     }
 
     fn ring_agent(&mut self, acd_call: CallKey, agent: &str, now: Instant) {
@@ -74,7 +76,7 @@ impl Core {
             self.acd.ring_failed(acd_call, agent, now);
             return;
         }
-        let Some((target, peer)) = self.agent_target(agent, now) else {
+        let Some((target, peer, browser)) = self.agent_target(agent, now) else {
             tracing::info!(agent, "agent has no registered softphone: auto-paused");
             self.acd.ring_failed(acd_call, agent, now);
             return;
@@ -101,7 +103,7 @@ impl Core {
             .get(&call)
             .map(|state| agent_codec_preference(state.caller.codec))
             .unwrap_or_else(|| agent_codec_preference(AudioCodec::Pcmu));
-        let (offer, webrtc, browser) = if is_browser(peer) {
+        let (offer, webrtc, browser) = if browser {
             let (offer, transport, browser) = self.browser_offer(audio, now);
             (offer, Some(transport), Some(browser))
         } else {

@@ -33,10 +33,11 @@ pub(crate) struct BrowserMedia {
     codec: Option<AudioCodec>,
 }
 
-/// Whether a softphone on this connection is a browser. Browsers reach us only over
-/// WebSocket, and a WebSocket softphone is always a browser: offer it WebRTC.
-pub(super) fn is_browser(peer: Peer) -> bool {
-    matches!(peer, Peer::Ws { .. })
+/// Whether a softphone is a browser, to be offered WebRTC: it reaches us over
+/// WebSocket and registered with the `+sip.ice` feature tag, as JsSIP and SIP.js do.
+/// A WebSocket phone without it gets plain RTP, like any softphone.
+pub(super) fn is_browser(peer: Peer, registered_with_ice: bool) -> bool {
+    matches!(peer, Peer::Ws { .. }) && registered_with_ice
 }
 
 impl Core {

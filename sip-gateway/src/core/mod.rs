@@ -33,7 +33,7 @@ use crate::config::{GatewayConfig, QUEUES};
 use crate::ivr::{IvrConfig, IvrSession};
 use crate::limits::TokenBucket;
 use crate::prompts::PromptLibrary;
-use crate::registrar::{Credential, Registrar, RegistrarConfig};
+use crate::registrar::{Credential, PasswordCheck, Registrar, RegistrarConfig};
 use crate::relay::{MediaEvent, MediaHandle};
 use crate::transport::{Inbound, Peer, TransportHandle};
 
@@ -50,6 +50,14 @@ pub enum Input {
         oneshot::Sender<Result<CommandReply, CommandError>>,
     ),
     Watch(String, mpsc::Sender<AgentNotice>),
+    /// A password sign-in (the browser page's), checked by the registrar so it
+    /// shares the failed-auth throttle with REGISTER.
+    CheckPassword {
+        source: std::net::SocketAddr,
+        username: String,
+        password: String,
+        reply: oneshot::Sender<PasswordCheck>,
+    },
 }
 
 /// Where call events go: a durable outbox in production, anything in tests.
@@ -304,6 +312,23 @@ impl Core {
                 let _ = reply.send(result);
             }
             Input::Watch(agent, sender) => self.add_watcher(agent, sender, now),
+            Input::CheckPassword {
+                source,
+                username,
+                password,
+                reply,
+            } => {
+                let lookup = self.credentials.clone();
+                let outcome = self.registrar.check_password(
+                    source,
+                    &username,
+                    &password,
+                    |name| lookup(name),
+                    now,
+                );
+                self.drain_registrar(now);
+                let _ = reply.send(outcome);
+            }
         }
         self.flush();
     }

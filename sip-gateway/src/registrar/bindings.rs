@@ -28,6 +28,9 @@ pub struct Binding {
     /// The transport of the top Via: a TCP binding is reached over the connection the
     /// REGISTER arrived on.
     pub transport: Transport,
+    /// The Contact carried the `+sip.ice` feature tag (RFC 5768): the phone does ICE,
+    /// which over SIP-over-WebSocket means a browser, so its calls get WebRTC media.
+    pub ice: bool,
     pub call_id: String,
     pub cseq: u32,
     pub expires_at: Instant,

@@ -51,5 +51,7 @@ pub use bindings::{Binding, UnregisterReason};
 pub use credentials::{
     Credential, CredentialError, CredentialStore, GATEWAY_DATABASE_FILE, SipRole, validate_username,
 };
-pub use register::{AuthFailure, RegisterOutcome, Registrar, RegistrarConfig, RegistrarEvent};
+pub use register::{
+    AuthFailure, PasswordCheck, RegisterOutcome, Registrar, RegistrarConfig, RegistrarEvent,
+};
 pub use throttle::ThrottleConfig;

@@ -115,6 +115,21 @@ pub enum RegistrarEvent {
     SourceBlocked { ip: IpAddr, until: Instant },
 }
 
+/// What a password sign-in comes to (see [`Registrar::check_password`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordCheck {
+    Accepted(Credential),
+    /// Wrong password, unknown user or foreign realm, told apart only in the log.
+    /// The answer waits until `not_before` when the source has been failing.
+    Refused {
+        not_before: Option<Instant>,
+    },
+    /// The source is shut out until `until`.
+    Blocked {
+        until: Instant,
+    },
+}
+
 /// Registrations of agents' and lawyers' phones. Sans-io: it never reads the clock,
 /// sleeps or touches a socket or file; the driver passes `now`, sends what it returns,
 /// calls [`Registrar::handle_timeout`] at [`Registrar::poll_timeout`] and drains
@@ -339,7 +354,7 @@ impl Registrar {
         if contacts.len() > self.config.max_bindings_per_user {
             return bad_request(self, "Too many Contact values");
         }
-        let mut planned: Vec<(Uri, u32)> = Vec::with_capacity(contacts.len());
+        let mut planned: Vec<(Uri, u32, bool)> = Vec::with_capacity(contacts.len());
         for contact in &contacts {
             let Some(address) = contact.address() else {
                 continue;
@@ -368,10 +383,15 @@ impl Registrar {
                     Some("Out of order REGISTER"),
                 );
             }
-            planned.push((address.uri.clone(), expires.min(self.config.max_expires)));
+            let ice = address.params.get("+sip.ice").is_some();
+            planned.push((
+                address.uri.clone(),
+                expires.min(self.config.max_expires),
+                ice,
+            ));
         }
 
-        for (contact, expires) in &planned {
+        for (contact, expires, ice) in &planned {
             if *expires == 0 {
                 if let Some(binding) = self.bindings.remove(username, contact) {
                     self.unregistered(binding, UnregisterReason::Removed, now);
@@ -384,6 +404,7 @@ impl Registrar {
                 contact: contact.clone(),
                 source,
                 transport: via.transport.clone(),
+                ice: *ice,
                 call_id: call.call_id.clone(),
                 cseq: call.cseq,
                 expires_at: now + Duration::from_secs(u64::from(*expires)),
@@ -392,7 +413,7 @@ impl Registrar {
             self.push_event(RegistrarEvent::Registered { binding, refreshed });
         }
         let just_registered =
-            |binding: &Binding| planned.iter().any(|(uri, _)| binding.same_contact(uri));
+            |binding: &Binding| planned.iter().any(|(uri, ..)| binding.same_contact(uri));
         let displaced =
             self.bindings
                 .trim(username, self.config.max_bindings_per_user, just_registered);
@@ -400,6 +421,57 @@ impl Registrar {
             self.unregistered(binding, UnregisterReason::Displaced, now);
         }
         self.ok(request, username, now)
+    }
+
+    /// Checks a plain password (the browser page's sign-in) against the account's
+    /// HA1. It shares the throttle with REGISTER: a failure here counts against the
+    /// source IP exactly like a failed digest, so the page is no side door for
+    /// guessing, and a blocked IP is refused here too. An unknown user, a wrong
+    /// password and an account of another realm fail alike.
+    pub fn check_password(
+        &mut self,
+        source: SocketAddr,
+        username: &str,
+        password: &str,
+        credential_lookup: impl Fn(&str) -> Option<Credential>,
+        now: Instant,
+    ) -> PasswordCheck {
+        self.throttle.purge(now);
+        let verdict = self.throttle.verdict(source.ip(), now);
+        if let Verdict::Blocked(until) = verdict {
+            return PasswordCheck::Blocked { until };
+        }
+        let account = credential_lookup(username);
+        let offered = sip_proto::digest::compute_ha1(
+            sip_proto::digest::DigestAlgorithm::Md5,
+            username,
+            self.realm(),
+            password,
+        );
+        let failure = match &account {
+            Some(account) if account.realm != self.realm() => {
+                Some(AuthFailure::AccountForOtherRealm(account.realm.clone()))
+            }
+            Some(account) if same_bytes(account.ha1_md5.as_bytes(), offered.as_bytes()) => None,
+            Some(_) => Some(AuthFailure::WrongPassword),
+            None => Some(AuthFailure::UnknownUser),
+        };
+        match (failure, account) {
+            (None, Some(account)) => {
+                self.throttle.record_success(source.ip());
+                PasswordCheck::Accepted(account)
+            }
+            (failure, _) => {
+                let reason = failure.unwrap_or(AuthFailure::UnknownUser);
+                self.auth_failed(source, username.to_owned(), reason, now);
+                PasswordCheck::Refused {
+                    not_before: match verdict {
+                        Verdict::Delay(at) => Some(at),
+                        _ => None,
+                    },
+                }
+            }
+        }
     }
 
     /// The unexpired bindings of a user, where INVITEs for them go.
@@ -573,4 +645,9 @@ fn select_credentials(request: &Request, realm: &str) -> Option<Result<Credentia
         (!parsed.is_empty()).then_some(0),
     )?;
     parsed.into_iter().nth(index)
+}
+
+/// Compares two HA1 values in time that does not depend on where they differ.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
