@@ -430,3 +430,29 @@ fn recorded_events_survive_a_killed_process() {
     );
     assert_eq!(pending, expected);
 }
+
+#[test]
+fn a_settled_batch_counts_each_event_once_and_keeps_the_refusal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let outbox = CallEventOutbox::open(dir.path().join(CALL_EVENTS_FILE)).expect("outbox");
+    for event in answered_call("call-batch", T0, false) {
+        outbox.record(event).expect("recorded");
+    }
+    let pending = outbox.pending(100).expect("pending");
+    assert!(pending.len() >= 3, "{pending:?}");
+    let mut outcomes: Vec<(i64, Option<String>)> =
+        pending.iter().map(|pending| (pending.id, None)).collect();
+    outcomes[1].1 = Some("at_ms: is required".to_owned());
+    outbox.settle(&outcomes).expect("settled");
+    let stats = outbox.stats().expect("stats");
+    assert_eq!(stats.pending, 0);
+    assert_eq!(stats.delivered, pending.len() as u64 - 1);
+    assert_eq!(stats.rejected, 1);
+    // Settling the same batch again (a delivery that raced a restart) changes nothing.
+    outbox.settle(&outcomes).expect("settled again");
+    let again = outbox.stats().expect("stats");
+    assert_eq!(
+        (again.delivered, again.rejected),
+        (stats.delivered, stats.rejected)
+    );
+}

@@ -215,3 +215,76 @@ async fn an_unanswered_call_that_ends_is_abandoned_and_bad_events_are_named() {
         .unwrap_err();
     assert_eq!(unknown.code(), Code::NotFound);
 }
+
+#[tokio::test]
+async fn a_batch_is_recorded_in_order_and_an_invalid_event_is_refused_alone() {
+    let h = start().await;
+    let t0 = h.clock.now();
+    let mut calls = h.calls("gateway");
+    let mut offered = call_event("b-1", pb::CallEventKind::Offered, t0);
+    offered.caller_phone = "13800138000".into();
+    let mut answered = call_event("b-2", pb::CallEventKind::Answered, t0 + 5_000);
+    answered.agent = "agent01".into();
+    let unknown_kind = pb::RecordCallEventRequest {
+        kind: 99,
+        ..call_event("b-3", pb::CallEventKind::Offered, t0)
+    };
+    let no_time = call_event("b-4", pb::CallEventKind::Queued, 0);
+    let ended = call_event("b-5", pb::CallEventKind::Ended, t0 + 60_000);
+    let batch = vec![offered, answered, unknown_kind, no_time, ended];
+    let results = calls
+        .record_call_events(pb::RecordCallEventsRequest {
+            events: batch.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .results;
+    assert_eq!(results.len(), 5);
+    let call_id = results[0].call_id;
+    for index in [0, 1, 4] {
+        assert_eq!(results[index].error, "", "{index}: {:?}", results[index]);
+        assert_eq!(results[index].call_id, call_id);
+        assert!(!results[index].duplicate);
+    }
+    assert!(results[2].error.contains("kind"), "{:?}", results[2]);
+    assert!(results[3].error.contains("at_ms"), "{:?}", results[3]);
+    let call = calls
+        .get_call(pb::GetCallRequest {
+            call_id,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(call.events.len(), 3);
+    assert_eq!(call.state, "ended");
+    assert_eq!(call.answered_by, "agent01");
+
+    // Delivered again after an outage: every valid event a duplicate, none counted twice.
+    let again = calls
+        .record_call_events(pb::RecordCallEventsRequest { events: batch })
+        .await
+        .unwrap()
+        .into_inner()
+        .results;
+    assert!(again[0].duplicate && again[1].duplicate && again[4].duplicate);
+    assert_eq!(h.count("call_events"), 3);
+
+    // More than 500 at once is refused whole, naming the field.
+    let too_many = (0..501)
+        .map(|i| call_event(&format!("c-{i}"), pb::CallEventKind::Offered, t0))
+        .collect();
+    let err = calls
+        .record_call_events(pb::RecordCallEventsRequest { events: too_many })
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&err), ["events"]);
+    // Only the service account records call events, in batches too.
+    let refused = h
+        .calls("agent01")
+        .record_call_events(pb::RecordCallEventsRequest { events: vec![] })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
+}

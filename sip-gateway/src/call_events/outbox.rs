@@ -334,6 +334,57 @@ impl CallEventOutbox {
         Ok(())
     }
 
+    /// The outcome of a batch delivered in one request: `None` delivered, `Some(error)`
+    /// refused by ticket-core as invalid. One transaction, so a batch costs one sync.
+    /// Blocks.
+    pub fn settle(&self, outcomes: &[(i64, Option<String>)]) -> Result<(), OutboxError> {
+        let mut connection = self.connection.lock();
+        let transaction = connection
+            .transaction()
+            .map_err(|source| self.database_error(source))?;
+        let finished_at = unix_millis(SystemTime::now());
+        let (mut delivered, mut rejected) = (0u64, 0u64);
+        {
+            let mut update = transaction
+                .prepare_cached(
+                    "UPDATE call_events SET state = ?2, finished_at_ms = ?3,
+                         last_error = COALESCE(?4, last_error), next_attempt_at_ms = NULL
+                     WHERE seq = ?1 AND state = 'pending'",
+                )
+                .map_err(|source| self.database_error(source))?;
+            for (id, error) in outcomes {
+                let state = match error {
+                    None => DeliveryState::Delivered,
+                    Some(_) => DeliveryState::Rejected,
+                };
+                let updated = update
+                    .execute(params![
+                        id,
+                        state.as_str(),
+                        finished_at,
+                        error.as_deref().map(truncated)
+                    ])
+                    .map_err(|source| self.database_error(source))?;
+                // 0: finished already (a delivery raced a restart); not counted twice.
+                if updated == 1 {
+                    match error {
+                        None => delivered += 1,
+                        Some(_) => rejected += 1,
+                    }
+                }
+            }
+        }
+        transaction
+            .commit()
+            .map_err(|source| self.database_error(source))?;
+        drop(connection);
+        self.progress.send_modify(|progress| {
+            progress.delivered += delivered;
+            progress.rejected += rejected;
+        });
+        Ok(())
+    }
+
     /// An attempt failed and will be retried; kept for operators to see why and when.
     /// Blocks.
     pub fn mark_failed(

@@ -1,7 +1,8 @@
-//! The task that drains the outbox into ticket-core's `CallService.RecordCallEvent`.
+//! The task that drains the outbox into ticket-core's `CallService.RecordCallEvents`.
 //!
-//! Events go strictly in the order they were recorded, one at a time: an ANSWERED never
-//! overtakes the OFFERED of its call. When ticket-core cannot be reached the sender
+//! Events go strictly in the order they were recorded, in batches of what has piled
+//! up (`RecordCallEvents`, one durable commit on each side per batch): an ANSWERED
+//! never overtakes the OFFERED of its call. When ticket-core cannot be reached the sender
 //! stops at that event and retries it with backoff (200 ms doubling to 10 s); only
 //! an event ticket-core refuses as invalid (`InvalidArgument`, which no retry can fix)
 //! is set aside as rejected so the queue behind it moves on. Everything else, a wrong
@@ -113,13 +114,6 @@ impl std::fmt::Debug for CallEventSender {
     }
 }
 
-/// What one attempt came to.
-enum Attempt {
-    Delivered { duplicate: bool },
-    Rejected(tonic::Status),
-    Failed(tonic::Status),
-}
-
 impl CallEventSender {
     /// `core_url` is ticket-core's gRPC address (`http://host:port`), `token` the
     /// gateway's service token. Nothing is connected until [`CallEventSender::run`].
@@ -168,50 +162,44 @@ impl CallEventSender {
                     () = self.outbox.wake_signal().notified() => continue,
                 }
             }
-            for pending in batch {
-                let attempt = tokio::select! {
-                    () = shutdown.as_mut() => return Ok(()),
-                    attempt = deliver(&mut client, &pending.event) => attempt,
-                };
-                let id = pending.id;
-                match attempt {
-                    Attempt::Delivered { duplicate } => {
+            let request = pb::RecordCallEventsRequest {
+                events: batch
+                    .iter()
+                    .map(|pending| to_request(&pending.event))
+                    .collect(),
+            };
+            let answer = tokio::select! {
+                () = shutdown.as_mut() => return Ok(()),
+                answer = client.record_call_events(request) => answer,
+            };
+            let failure = match answer {
+                Ok(response) => {
+                    let results = response.into_inner().results;
+                    if results.len() == batch.len() {
                         failures_in_a_row = 0;
-                        self.on_outbox(move |outbox| outbox.mark_delivered(id))
+                        let outcomes = settle_outcomes(&batch, results);
+                        self.on_outbox(move |outbox| outbox.settle(&outcomes))
                             .await?;
-                        tracing::debug!(
-                            event_id = %pending.event.event_id,
-                            duplicate,
-                            "call event delivered"
-                        );
+                        continue;
                     }
-                    Attempt::Rejected(status) => {
-                        failures_in_a_row = 0;
-                        let error = describe(&status);
-                        tracing::error!(
-                            event_id = %pending.event.event_id,
-                            call_uuid = %pending.event.call_uuid,
-                            kind = %pending.event.kind,
-                            error = %error,
-                            "ticket-core refused a call event; it is set aside as rejected",
-                        );
-                        self.on_outbox(move |outbox| outbox.mark_rejected(id, &error))
-                            .await?;
-                    }
-                    Attempt::Failed(status) => {
-                        failures_in_a_row = failures_in_a_row.saturating_add(1);
-                        let delay = self.backoff.delay_after(failures_in_a_row);
-                        self.record_failure(&pending, &status, delay).await?;
-                        tokio::select! {
-                            () = shutdown.as_mut() => return Ok(()),
-                            // A new record does not cut the wait short: events keep
-                            // coming while ticket-core is down.
-                            () = tokio::time::sleep(delay) => {}
-                        }
-                        // Start again from the oldest pending event, which is this one.
-                        break;
-                    }
+                    tonic::Status::internal(format!(
+                        "ticket-core answered {} results for {} events",
+                        results.len(),
+                        batch.len()
+                    ))
                 }
+                Err(status) => status,
+            };
+            // Nothing of the batch is known to be stored: all of it is retried, in order,
+            // from the oldest event (ticket-core acknowledges repeats as duplicates).
+            failures_in_a_row = failures_in_a_row.saturating_add(1);
+            let delay = self.backoff.delay_after(failures_in_a_row);
+            self.record_failure(&batch[0], &failure, delay).await?;
+            tokio::select! {
+                () = shutdown.as_mut() => return Ok(()),
+                // A new record does not cut the wait short: events keep coming while
+                // ticket-core is down.
+                () = tokio::time::sleep(delay) => {}
             }
         }
     }
@@ -264,14 +252,36 @@ impl CallEventSender {
     }
 }
 
-async fn deliver(client: &mut Client, event: &CallEvent) -> Attempt {
-    match client.record_call_event(to_request(event)).await {
-        Ok(response) => Attempt::Delivered {
-            duplicate: response.into_inner().duplicate,
-        },
-        Err(status) if status.code() == Code::InvalidArgument => Attempt::Rejected(status),
-        Err(status) => Attempt::Failed(status),
-    }
+/// What ticket-core said of each event of a batch, for the outbox: delivered (a
+/// duplicate too: it was stored before), or refused as invalid, which no retry can fix,
+/// so it is set aside and the events behind it go on.
+fn settle_outcomes(
+    batch: &[PendingEvent],
+    results: Vec<pb::RecordCallEventResult>,
+) -> Vec<(i64, Option<String>)> {
+    batch
+        .iter()
+        .zip(results)
+        .map(|(pending, result)| {
+            if result.error.is_empty() {
+                tracing::debug!(
+                    event_id = %pending.event.event_id,
+                    duplicate = result.duplicate,
+                    "call event delivered"
+                );
+                (pending.id, None)
+            } else {
+                tracing::error!(
+                    event_id = %pending.event.event_id,
+                    call_uuid = %pending.event.call_uuid,
+                    kind = %pending.event.kind,
+                    error = %result.error,
+                    "ticket-core refused a call event; it is set aside as rejected",
+                );
+                (pending.id, Some(result.error))
+            }
+        })
+        .collect()
 }
 
 fn describe(status: &tonic::Status) -> String {

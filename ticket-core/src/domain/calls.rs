@@ -53,81 +53,49 @@ impl TicketCore {
         actor: &Actor,
         event: CallEvent,
     ) -> Result<(i64, bool), CoreError> {
+        let mut results = self.record_call_events(actor, vec![event]).await?;
+        results.pop().unwrap_or_else(|| {
+            Err(CoreError::invalid(
+                "events",
+                "one event was sent, none came back",
+            ))
+        })
+    }
+
+    /// Records events in order in one transaction, so a backlog costs one durable
+    /// commit rather than one per event. Each event gets its own result: an invalid
+    /// one is refused (naming the field) and the others are still recorded.
+    pub async fn record_call_events(
+        &self,
+        actor: &Actor,
+        events: Vec<CallEvent>,
+    ) -> Result<Vec<Result<(i64, bool), CoreError>>, CoreError> {
         actor.require(&[Role::Service, Role::Admin], "record call events")?;
-        let mut v = super::Violations::default();
-        if event.event_id.trim().is_empty() || event.event_id.len() > 200 {
-            v.push(
-                "event_id",
-                "is required (at most 200 characters): a unique id for this event",
-            );
+        if events.len() > MAX_EVENTS_PER_BATCH {
+            return Err(CoreError::invalid(
+                "events",
+                "at most 500 events in one request",
+            ));
         }
-        if event.call_uuid.trim().is_empty() || event.call_uuid.len() > 200 {
-            v.push("call_uuid", "is required (at most 200 characters)");
+        let checked: Vec<Result<(CallEvent, String), CoreError>> =
+            events.into_iter().map(check_event).collect();
+        if checked.iter().all(Result::is_err) {
+            return Ok(checked.into_iter().map(|r| r.map(|_| (0, false))).collect());
         }
-        if event.at <= 0 {
-            v.push(
-                "at_ms",
-                "is required: when it happened, in Unix milliseconds",
-            );
-        }
-        let caller_phone = if event.caller_phone.is_empty() {
-            String::new()
-        } else {
-            // A withheld or foreign number is still a call; keep what the trunk sent.
-            hotline_workflow::validate::phone("caller_phone", &event.caller_phone)
-                .unwrap_or(event.caller_phone.clone())
-        };
-        if event.kind == CallEventKind::RecordingReady {
-            if event.recording_path.is_empty() {
-                v.push("recording_path", "is required for a recording-ready event");
-            }
-            let sha = &event.recording_sha256;
-            if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
-                v.push(
-                    "recording_sha256",
-                    "must be the recording's SHA-256 as 64 hex digits",
-                );
-            }
-        }
-        v.into_result()?;
         let actor = actor.clone();
         let now = self.now();
         self.db
             .write(move |conn| {
-                if let Some(call_id) = calls::event_seen(conn, &event.event_id)? {
-                    return Ok((call_id, true));
-                }
-                let mut call = match calls::by_uuid(conn, &event.call_uuid)? {
-                    Some(call) => call,
-                    None => {
-                        let id = calls::insert_call(conn, &event.call_uuid)?;
-                        CallRecord {
-                            id,
-                            call_uuid: event.call_uuid.clone(),
-                            state: "offered".into(),
-                            ..Default::default()
+                let mut results = Vec::with_capacity(checked.len());
+                for item in checked {
+                    results.push(match item {
+                        Ok((event, caller_phone)) => {
+                            Ok(store_event(conn, &actor, now, &event, &caller_phone)?)
                         }
-                    }
-                };
-                let before = serde_json::to_string(&call).unwrap_or_default();
-                apply_event(&mut call, &event, &caller_phone);
-                calls::insert_event(conn, call.id, &event)?;
-                calls::update(conn, &call)?;
-                events::append(
-                    conn,
-                    &NewEvent {
-                        at: now,
-                        actor: &actor.name,
-                        entity: "call",
-                        entity_id: call.id,
-                        action: &format!("call.{}", event.kind.as_str()),
-                        reason: &event.end_reason,
-                        before_json: before,
-                        after_json: serde_json::to_string(&call).unwrap_or_default(),
-                        ticket_id: 0,
-                    },
-                )?;
-                Ok((call.id, false))
+                        Err(error) => Err(error),
+                    });
+                }
+                Ok(results)
             })
             .await
     }
@@ -163,6 +131,94 @@ impl TicketCore {
             })
             .await
     }
+}
+
+const MAX_EVENTS_PER_BATCH: usize = 500;
+
+/// Validates an event; gives it back with the caller's number as stored.
+fn check_event(event: CallEvent) -> Result<(CallEvent, String), CoreError> {
+    let mut v = super::Violations::default();
+    if event.event_id.trim().is_empty() || event.event_id.len() > 200 {
+        v.push(
+            "event_id",
+            "is required (at most 200 characters): a unique id for this event",
+        );
+    }
+    if event.call_uuid.trim().is_empty() || event.call_uuid.len() > 200 {
+        v.push("call_uuid", "is required (at most 200 characters)");
+    }
+    if event.at <= 0 {
+        v.push(
+            "at_ms",
+            "is required: when it happened, in Unix milliseconds",
+        );
+    }
+    let caller_phone = if event.caller_phone.is_empty() {
+        String::new()
+    } else {
+        // A withheld or foreign number is still a call; keep what the trunk sent.
+        hotline_workflow::validate::phone("caller_phone", &event.caller_phone)
+            .unwrap_or(event.caller_phone.clone())
+    };
+    if event.kind == CallEventKind::RecordingReady {
+        if event.recording_path.is_empty() {
+            v.push("recording_path", "is required for a recording-ready event");
+        }
+        let sha = &event.recording_sha256;
+        if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+            v.push(
+                "recording_sha256",
+                "must be the recording's SHA-256 as 64 hex digits",
+            );
+        }
+    }
+    v.into_result()?;
+    Ok((event, caller_phone))
+}
+
+/// Stores one checked event inside the caller's transaction; a seen `event_id` is
+/// acknowledged as a duplicate.
+fn store_event(
+    conn: &rusqlite::Connection,
+    actor: &Actor,
+    now: i64,
+    event: &CallEvent,
+    caller_phone: &str,
+) -> Result<(i64, bool), CoreError> {
+    if let Some(call_id) = calls::event_seen(conn, &event.event_id)? {
+        return Ok((call_id, true));
+    }
+    let mut call = match calls::by_uuid(conn, &event.call_uuid)? {
+        Some(call) => call,
+        None => {
+            let id = calls::insert_call(conn, &event.call_uuid)?;
+            CallRecord {
+                id,
+                call_uuid: event.call_uuid.clone(),
+                state: "offered".into(),
+                ..Default::default()
+            }
+        }
+    };
+    let before = serde_json::to_string(&call).unwrap_or_default();
+    apply_event(&mut call, event, caller_phone);
+    calls::insert_event(conn, call.id, event)?;
+    calls::update(conn, &call)?;
+    events::append(
+        conn,
+        &NewEvent {
+            at: now,
+            actor: &actor.name,
+            entity: "call",
+            entity_id: call.id,
+            action: &format!("call.{}", event.kind.as_str()),
+            reason: &event.end_reason,
+            before_json: before,
+            after_json: serde_json::to_string(&call).unwrap_or_default(),
+            ticket_id: 0,
+        },
+    )?;
+    Ok((call.id, false))
 }
 
 /// Folds one event into the call's current state. Events may arrive out of order after
