@@ -123,6 +123,9 @@ impl CallEvent {
 /// written go into the next batch, one transaction each: under load the batches grow
 /// and the syncs per second stay flat. An event the outbox refuses is logged; the
 /// outbox's own checks only refuse ids the gateway never makes.
+/// How long the recorder gathers events before committing them together.
+const GROUP_COMMIT_WINDOW: std::time::Duration = std::time::Duration::from_millis(5);
+
 pub fn spawn_recorder(outbox: std::sync::Arc<CallEventOutbox>) -> crate::core::EventSink {
     let (sender, receiver) = std::sync::mpsc::channel::<CallEvent>();
     std::thread::Builder::new()
@@ -130,10 +133,16 @@ pub fn spawn_recorder(outbox: std::sync::Arc<CallEventOutbox>) -> crate::core::E
         .spawn(move || {
             while let Ok(first) = receiver.recv() {
                 let mut batch = vec![first];
-                while batch.len() < 1000
-                    && let Ok(event) = receiver.try_recv()
-                {
-                    batch.push(event);
+                // Group commit: whatever arrives within a few milliseconds shares one
+                // synced commit. A busy gateway records thousands of events a second,
+                // and one fsync each was the largest cost of a call.
+                let window_ends = std::time::Instant::now() + GROUP_COMMIT_WINDOW;
+                while batch.len() < 1000 {
+                    let left = window_ends.saturating_duration_since(std::time::Instant::now());
+                    match receiver.recv_timeout(left) {
+                        Ok(event) => batch.push(event),
+                        Err(_) => break,
+                    }
                 }
                 if let Err(error) = outbox.record_many(batch) {
                     tracing::error!(%error, "call events could not be recorded");

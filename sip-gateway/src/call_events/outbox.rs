@@ -233,12 +233,14 @@ impl CallEventOutbox {
         let mut inserted_count = 0;
         for event in events {
             let inserted = transaction
-                .execute(
+                .prepare_cached(
                     "INSERT INTO call_events (event_id, call_uuid, kind, at_ms, caller_phone, queue,
                          agent, recording_path, recording_sha256, end_reason, recorded_at_ms)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                      ON CONFLICT (event_id) DO NOTHING",
-                    params![
+                )
+                .and_then(|mut insert| {
+                    insert.execute(params![
                         event.event_id,
                         event.call_uuid,
                         event.kind.as_str(),
@@ -250,8 +252,8 @@ impl CallEventOutbox {
                         event.recording_sha256,
                         event.end_reason,
                         unix_millis(SystemTime::now()),
-                    ],
-                )
+                    ])
+                })
                 .map_err(|source| self.database_error(source))?;
             if inserted == 0 {
                 let stored = transaction

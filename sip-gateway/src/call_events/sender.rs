@@ -26,8 +26,11 @@ use tonic::transport::{Channel, Endpoint};
 use super::outbox::{CallEventOutbox, OutboxError, PendingEvent};
 use super::{CallEvent, CallEventKind};
 
-/// Events read from SQLite at a time.
-const BATCH_SIZE: usize = 64;
+/// Events read from SQLite and sent at a time.
+const BATCH_SIZE: usize = 256;
+
+/// How long the sender waits after the first new event before sending.
+const SEND_WINDOW: Duration = Duration::from_millis(20);
 
 /// How long to wait before retrying after failures: `initial`, doubling with each
 /// failure in a row, never more than `cap`.
@@ -159,7 +162,12 @@ impl CallEventSender {
             if batch.is_empty() {
                 tokio::select! {
                     () = shutdown.as_mut() => return Ok(()),
-                    () = self.outbox.wake_signal().notified() => continue,
+                    () = self.outbox.wake_signal().notified() => {
+                        // Let a few more events pile up: one request and one settling
+                        // commit for many events, at the price of milliseconds.
+                        tokio::time::sleep(SEND_WINDOW).await;
+                        continue;
+                    }
                 }
             }
             let request = pb::RecordCallEventsRequest {
