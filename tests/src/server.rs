@@ -71,6 +71,8 @@ impl HotlineServer {
                 "127.0.0.1:0",
                 "--agent-api-listen",
                 "127.0.0.1:0",
+                "--web-listen",
+                "127.0.0.1:0",
             ])
             .args(extra_args)
             // The server's own settings must come from the arguments above only.

@@ -132,6 +132,12 @@ fn serve(settings: settings::ServeSettings) -> anyhow::Result<()> {
             "SIP gateway on {} (UDP and TCP), agent API on {}",
             gateway.sip_addr, gateway.grpc_addr
         );
+        if let Some(web) = gateway.ws_addr {
+            println!("browser softphone page on http://{web}/");
+        }
+        if let Some(web) = gateway.wss_addr {
+            println!("browser softphone page on https://{web}/");
+        }
         let gateway = tokio::spawn(gateway.run(stopped(stop_rx.clone())));
         signals.received().await;
         tracing::info!("shutting down; letting calls in flight finish");

@@ -28,6 +28,10 @@ pub struct ServeArgs {
     /// gRPC address of the gateway's agent API.
     #[arg(long, env = "HOTLINE_AGENT_API_LISTEN")]
     pub agent_api_listen: Option<SocketAddr>,
+    /// Address of the browser softphone page and SIP over WebSocket, plain http/ws
+    /// (overrides `[gateway] ws_listen`).
+    #[arg(long, env = "HOTLINE_WEB_LISTEN")]
+    pub web_listen: Option<SocketAddr>,
 }
 
 #[derive(Deserialize, Default)]
@@ -51,6 +55,7 @@ pub struct ServeSettings {
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 const DEFAULT_AGENT_API_LISTEN: &str = "127.0.0.1:50052";
+const DEFAULT_WEB_LISTEN: &str = "127.0.0.1:5066";
 
 /// Without a `[gateway]` section the sample trunk is this machine, so a newcomer can
 /// call 12351 with SIPp or a softphone on the same machine.
@@ -64,6 +69,9 @@ fn sample_gateway() -> GatewayConfig {
             ivr: true,
             queue: "agents".into(),
         }],
+        // The browser softphone page on this machine: browsers allow the microphone
+        // over plain http on localhost.
+        ws_listen: Some(DEFAULT_WEB_LISTEN.parse().expect("literal address")),
         ..GatewayConfig::default()
     }
 }
@@ -88,6 +96,9 @@ pub fn load(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
     let mut gateway = file.gateway.unwrap_or_else(sample_gateway);
     if let Some(sip_listen) = args.sip_listen {
         gateway.sip_listen = sip_listen;
+    }
+    if let Some(web_listen) = args.web_listen {
+        gateway.ws_listen = Some(web_listen);
     }
     gateway.validate().context("[gateway]")?;
     let gateway_grpc_listen = args
