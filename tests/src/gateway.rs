@@ -510,3 +510,39 @@ pub fn sipp_caller_args(
         "-nostdin".into(),
     ])
 }
+
+/// The two seconds before the last half second of a recording's channel (8 kHz): the
+/// end of the call, before the caller hung up.
+pub fn last_seconds(channel: &[i16]) -> &[i16] {
+    let end = channel.len().saturating_sub(4000);
+    &channel[end.saturating_sub(16_000)..end]
+}
+
+/// The tones of a transferred call's parties, and the ones a test plays.
+pub struct TransferTones {
+    pub caller: f64,
+    pub agent: f64,
+    pub lawyer: f64,
+}
+
+/// What a blind or attended transfer leaves in the one recording of the call: the
+/// caller on the left to the end, the lawyer on the right at the end, and the agent's
+/// voice on the right before the transfer.
+pub fn assert_recording_ends_with_the_lawyer(channels: &[Vec<i16>], tones: &TransferTones) {
+    let all = [tones.caller, tones.agent, tones.lawyer];
+    assert_eq!(
+        hotline_media::tone::dominant_tone(last_seconds(&channels[0]), &all, 8000),
+        Some(tones.caller),
+        "the caller is on the left to the end"
+    );
+    assert_eq!(
+        hotline_media::tone::dominant_tone(last_seconds(&channels[1]), &all, 8000),
+        Some(tones.lawyer),
+        "the lawyer is on the right at the end of the one recording"
+    );
+    let agent_part = &channels[1][..channels[1].len() / 2];
+    assert!(
+        hotline_media::tone::goertzel_power(agent_part, tones.agent, 8000) > 1e-4,
+        "the agent's voice is in the same recording, before the transfer"
+    );
+}

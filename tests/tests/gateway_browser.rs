@@ -23,8 +23,9 @@ use hotline_tests::browser::{
     selected_pair_js, write_fake_mic_wav,
 };
 use hotline_tests::gateway::{
-    Baresip, GatewayWorld, SIP_PASSWORD, next_notice, peer_available, read_wav_channels, run_sipp,
-    sipp_caller_args, sipp_scenarios, wait_registered, write_ulaw_tone,
+    Baresip, GatewayWorld, SIP_PASSWORD, TransferTones, assert_recording_ends_with_the_lawyer,
+    last_seconds, next_notice, peer_available, read_wav_channels, run_sipp, sipp_caller_args,
+    sipp_scenarios, wait_registered, write_ulaw_tone,
 };
 use hotline_tests::{BearerToken, connect};
 use sip_gateway::registrar::SipRole;
@@ -185,12 +186,6 @@ fn event_agents(call: &Call, kind: CallEventKind) -> Vec<String> {
         .filter(|e| e.kind == kind as i32)
         .map(|e| e.agent.clone())
         .collect()
-}
-
-/// The two seconds before the last half second of a recording's channel.
-fn last_seconds(channel: &[i16]) -> &[i16] {
-    let end = channel.len().saturating_sub(4000);
-    &channel[end.saturating_sub(16_000)..end]
 }
 
 /// What the page shows when its call is over.
@@ -425,15 +420,13 @@ async fn blind_transfer_from_the_page_lands_on_a_lawyer_softphone() -> anyhow::R
         [AGENT, "lawyer01"]
     );
     let (_, channels) = read_wav_channels(std::path::Path::new(&call.recording_path))?;
-    assert_eq!(
-        dominant_tone(last_seconds(&channels[1]), &TONES, 8000),
-        Some(LAWYER_HZ),
-        "the lawyer is on the right at the end of the one recording"
-    );
-    let agent_part = &channels[1][..channels[1].len() / 2];
-    assert!(
-        hotline_media::tone::goertzel_power(agent_part, BROWSER_HZ, 8000) > 1e-4,
-        "the browser agent's voice is in the same recording, before the transfer"
+    assert_recording_ends_with_the_lawyer(
+        &channels,
+        &TransferTones {
+            caller: CALLER_HZ,
+            agent: BROWSER_HZ,
+            lawyer: LAWYER_HZ,
+        },
     );
     drop(lawyer);
     browser.close().await?;

@@ -15,8 +15,9 @@ use hotline_api::gateway::v1::{
 use hotline_api::ticket::v1::{Call, CallEventKind};
 use hotline_media::tone::dominant_tone;
 use hotline_tests::gateway::{
-    Baresip, GatewayWorld, next_notice, peer_available, read_wav_channels, run_sipp,
-    sipp_caller_args, wait_registered, write_ulaw_tone,
+    Baresip, GatewayWorld, TransferTones, assert_recording_ends_with_the_lawyer, next_notice,
+    peer_available, read_wav_channels, run_sipp, sipp_caller_args, wait_registered,
+    write_ulaw_tone,
 };
 use sip_gateway::registrar::SipRole;
 
@@ -121,12 +122,6 @@ impl Scene {
     }
 }
 
-/// The last two seconds before the caller hung up.
-fn last_seconds(channel: &[i16]) -> &[i16] {
-    let end = channel.len().saturating_sub(4000);
-    &channel[end.saturating_sub(16_000)..end]
-}
-
 /// What every transfer must leave behind: ticket-core has one transfer by agent01 and
 /// the answers of agent01 then lawyer01; the one recording ends with the lawyer on the
 /// right; the lawyer's phone heard the caller.
@@ -137,7 +132,7 @@ async fn finish_with_the_lawyer(scene: Scene) -> anyhow::Result<(Baresip, Gatewa
         event_agents(&call, CallEventKind::Answered),
         ["agent01", "lawyer01"]
     );
-    assert_recording_ends_with_the_lawyer(&channels);
+    assert_recording_ends_with_the_lawyer(&channels, &PARTIES);
     assert_lawyer_heard_the_caller(&lawyer)?;
     Ok((lawyer, world))
 }
@@ -174,22 +169,11 @@ fn assert_lawyer_heard_the_caller(lawyer: &Baresip) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn assert_recording_ends_with_the_lawyer(channels: &[Vec<i16>]) {
-    assert_eq!(
-        dominant_tone(last_seconds(&channels[0]), &TONES, 8000),
-        Some(CALLER_HZ)
-    );
-    assert_eq!(
-        dominant_tone(last_seconds(&channels[1]), &TONES, 8000),
-        Some(LAWYER_HZ),
-        "the lawyer is on the right at the end of the one recording"
-    );
-    let agent_part = &channels[1][..channels[1].len() / 2];
-    assert!(
-        hotline_media::tone::goertzel_power(agent_part, AGENT_HZ, 8000) > 1e-4,
-        "the agent's voice is in the same recording, before the transfer"
-    );
-}
+const PARTIES: TransferTones = TransferTones {
+    caller: CALLER_HZ,
+    agent: AGENT_HZ,
+    lawyer: LAWYER_HZ,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_agent_softphone_transfers_with_refer_and_the_lawyer_takes_the_caller()
