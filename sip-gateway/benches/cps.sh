@@ -23,7 +23,7 @@
 # Needs sipp (Debian sip-tester), kamailio, /usr/bin/time (Debian time) and a release
 # build of `hotline` (built here; CARGO_TARGET_DIR is honoured, or set HOTLINE_BIN).
 # Environment: RATES="250 500 ..." SECONDS_PER_RATE=5 HOLD_MS=200 AGENTS=600 ROUNDS=2
-# TARGETS="sipp kamailio gateway" KAMAILIO_CHILDREN=2 GATEWAY_RECORD=true (false: no
+# TARGETS="sipp kamailio gateway" KAMAILIO_CHILDREN=8 GATEWAY_RECORD=true (false: no
 # recordings, to see what they cost) KEEP_WORK=1 (keep the logs).
 #
 # For the gateway each step also reports how many call events were still waiting in its
@@ -39,7 +39,7 @@ hold_ms=${HOLD_MS:-200}
 agents=${AGENTS:-600}
 rounds=${ROUNDS:-2}
 targets=${TARGETS:-"sipp kamailio gateway"}
-children=${KAMAILIO_CHILDREN:-2}
+children=${KAMAILIO_CHILDREN:-8}
 record=${GATEWAY_RECORD:-true}
 benchstat="$workspace/sip-gateway/benches/benchstat.py"
 outbox=

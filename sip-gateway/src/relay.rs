@@ -32,8 +32,9 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 /// Packet counters of every media task in the process, for benchmarks and the
-/// supervisor wall: RTP packets received on any leg, packets sent (relayed or
-/// generated), sends the socket refused (a full buffer: loss inside the gateway).
+/// supervisor wall: datagrams received on any leg (RTP, and on a WebRTC leg also STUN
+/// and DTLS), datagrams sent (relayed, generated, or a WebRTC leg's STUN and DTLS),
+/// sends the socket refused (a full buffer: loss inside the gateway).
 pub struct MediaCounters {
     pub received: AtomicU64,
     pub sent: AtomicU64,
@@ -174,9 +175,11 @@ struct WebRtcLeg {
 
 impl WebRtcLeg {
     /// Sends what the transport has queued: connectivity-check answers, DTLS flights.
+    /// They count as sent like media, since the checks they answer count as received:
+    /// otherwise every consent check would look like a packet lost inside the relay.
     fn flush(&mut self) {
         while let Some((to, datagram)) = self.transport.poll_transmit() {
-            let _ = self.socket.try_send_to(&datagram, to);
+            count_send(self.socket.try_send_to(&datagram, to));
         }
     }
 }

@@ -32,6 +32,7 @@ pub mod sample;
 pub mod server;
 pub mod sip_probe;
 pub mod tools;
+pub mod webrtc_agents;
 pub mod ws_phone;
 
 pub use binary::hotline_binary;
