@@ -221,31 +221,4 @@ mod tests {
         }
         assert!(right.known_rtp_ssrcs.is_empty());
     }
-
-    /// Both profiles without the transport around them:
-    /// `cargo test -p hotline-webrtc --release --lib -- --ignored srtp_throughput --nocapture`.
-    #[test]
-    #[ignore]
-    fn srtp_throughput_per_profile() {
-        for profile in [
-            ProtectionProfile::AeadAes128Gcm,
-            ProtectionProfile::Aes128CmHmacSha1_80,
-        ] {
-            let (mut left, mut right) = pair(profile);
-            let packets = 200_000u32;
-            let plain: Vec<Vec<u8>> = (0..=u16::MAX).map(|sequence| rtp(sequence, 7)).collect();
-            let started = std::time::Instant::now();
-            for index in 0..packets {
-                let packet = &plain[(index % 65536) as usize];
-                let protected = left.protect_rtp(packet).unwrap();
-                assert_eq!(right.unprotect_rtp(&protected).unwrap().len(), 172);
-            }
-            let elapsed = started.elapsed();
-            println!(
-                "srtp_throughput_per_profile: {}: {packets} packets of 172 bytes protected + unprotected in {elapsed:?}: {:.0} packets/s",
-                left.profile_name(),
-                f64::from(packets) / elapsed.as_secs_f64()
-            );
-        }
-    }
 }

@@ -133,37 +133,6 @@ fn many_calls_share_one_identity_and_each_closes_cleanly() {
     }
 }
 
-/// Run with `cargo test -p hotline-webrtc --release -- --ignored srtp_throughput --nocapture`.
-#[test]
-#[ignore]
-fn srtp_throughput() {
-    let mut pair = Pair::new(DtlsSetup::Active);
-    pair.connect(Duration::from_secs(2));
-    let packets = 200_000u32;
-    let mut out = Vec::with_capacity(256);
-    let started = std::time::Instant::now();
-    for index in 0..packets {
-        let packet = pcmu_packet(index as u16, 0x6A7E_0001);
-        pair.lite.protect_rtp(&packet, &mut out).unwrap();
-        let now = pair.now;
-        match pair.client.handle_datagram(now, pair.lite_addr, &out) {
-            Received::Rtp(plain) => assert_eq!(plain.len(), 172),
-            other => panic!("packet {index} not decrypted: {other:?}"),
-        }
-    }
-    let elapsed = started.elapsed();
-    println!(
-        "srtp_throughput: {} ({}): {packets} PCMU packets of 172 bytes protected + unprotected in {elapsed:?}: {:.0} packets/s",
-        pair.lite.srtp_profile().unwrap(),
-        if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "release"
-        },
-        f64::from(packets) / elapsed.as_secs_f64()
-    );
-}
-
 #[test]
 fn checks_and_a_client_hello_that_overtake_the_answer_are_kept() {
     let mut pair = Pair::with_answer_delayed(DtlsSetup::Active);
@@ -200,11 +169,11 @@ fn one_call(lite_identity: &DtlsIdentity, client_identity: &DtlsIdentity) {
 }
 
 /// A soak: resident memory after 1,000 calls (handshake, 50 packets each way, close,
-/// drop) stays where it was after the first 100. Run alone, since other tests in the
-/// process move the figure:
-/// `cargo test -p hotline-webrtc -- --ignored thousand_calls --nocapture`.
+/// drop) stays where it was after the first 100. It reads the process's own resident
+/// size, so it needs a process of its own: nextest (what `tests/run.sh` uses) runs
+/// every test in one; under plain `cargo test` run it alone (`-- thousand_calls`).
+/// The gateway-level soak is `sip-gateway/benches/webrtc.sh soak` (BENCHMARKS.md §8).
 #[test]
-#[ignore]
 fn thousand_calls_keep_memory_flat() {
     let lite_identity = DtlsIdentity::generate().unwrap();
     let client_identity = DtlsIdentity::generate().unwrap();
