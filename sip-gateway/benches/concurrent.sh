@@ -96,24 +96,8 @@ for n in $steps; do ((n > max_calls)) && max_calls=$n; done
 
 $benchstat tone "$work/tone.ulaw" 10
 
-# A sleep that a signal interrupts at once (bash runs traps only between commands).
-pause() {
-    sleep "$1" &
-    wait $! || true
-}
-
-# Stops one of our processes and waits for it (SIGKILL after 10 s), then drops it from
-# the list cleanup() stops (its id may be reused).
-stop() {
-    local pid=$1 kept=() other
-    if kill "$pid" 2>/dev/null; then
-        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-    for other in "${pids[@]+"${pids[@]}"}"; do [[ $other == "$pid" ]] || kept+=("$other"); done
-    pids=("${kept[@]+"${kept[@]}"}")
-}
+# pause, stop
+source "$workspace/sip-gateway/benches/process.sh"
 
 gateway_config() {
     cat <<EOF

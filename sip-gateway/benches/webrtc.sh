@@ -79,23 +79,8 @@ else
 fi
 $benchstat tone "$work/tone.ulaw" 10
 
-# A sleep that a signal interrupts at once (bash runs traps only between commands).
-pause() {
-    sleep "$1" &
-    wait $! || true
-}
-
-# Stops one of our processes and waits for it (SIGKILL after 10 s).
-stop() {
-    local pid=$1 kept=() other
-    if kill "$pid" 2>/dev/null; then
-        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-    for other in "${pids[@]+"${pids[@]}"}"; do [[ $other == "$pid" ]] || kept+=("$other"); done
-    pids=("${kept[@]+"${kept[@]}"}")
-}
+# pause, stop
+source "$workspace/sip-gateway/benches/process.sh"
 
 # Seat credentials, made once: one `hotline admin set-sip-password` per seat, eight at a
 # time, into a seed data directory each gateway starts from a copy of.
