@@ -546,3 +546,23 @@ pub fn assert_recording_ends_with_the_lawyer(channels: &[Vec<i16>], tones: &Tran
         "the agent's voice is in the same recording, before the transfer"
     );
 }
+
+/// An answered, recorded call reached ticket-core with each of its events exactly once
+/// (offered, queued, answered, ended, recording ready), however often they were sent.
+pub fn assert_answered_call_events_once(call: &Call) {
+    use hotline_api::ticket::v1::CallEventKind as K;
+    let kinds: Vec<i32> = call.events.iter().map(|e| e.kind).collect();
+    for kind in [
+        K::Offered,
+        K::Queued,
+        K::Answered,
+        K::Ended,
+        K::RecordingReady,
+    ] {
+        assert_eq!(
+            kinds.iter().filter(|k| **k == kind as i32).count(),
+            1,
+            "exactly one {kind:?} in {kinds:?}"
+        );
+    }
+}

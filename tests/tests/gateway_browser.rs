@@ -23,9 +23,10 @@ use hotline_tests::browser::{
     selected_pair_js, write_fake_mic_wav,
 };
 use hotline_tests::gateway::{
-    Baresip, GatewayWorld, SIP_PASSWORD, TransferTones, assert_recording_ends_with_the_lawyer,
-    last_seconds, next_notice, peer_available, read_wav_channels, run_sipp, sipp_caller_args,
-    sipp_scenarios, wait_registered, write_ulaw_tone,
+    Baresip, GatewayWorld, SIP_PASSWORD, TransferTones, assert_answered_call_events_once,
+    assert_recording_ends_with_the_lawyer, last_seconds, next_notice, peer_available,
+    read_wav_channels, run_sipp, sipp_caller_args, sipp_scenarios, wait_registered,
+    write_ulaw_tone,
 };
 use hotline_tests::{BearerToken, connect};
 use sip_gateway::registrar::SipRole;
@@ -339,21 +340,7 @@ async fn browser_agent_answers_a_trunk_call_both_ways_and_it_is_recorded() -> an
     let call = recorded_call(&world, &call_uuid).await?;
     assert_eq!(call.caller_phone, CALLER_PHONE);
     assert_eq!(call.answered_by, AGENT);
-    let kinds: Vec<i32> = call.events.iter().map(|e| e.kind).collect();
-    use CallEventKind as K;
-    for kind in [
-        K::Offered,
-        K::Queued,
-        K::Answered,
-        K::Ended,
-        K::RecordingReady,
-    ] {
-        assert_eq!(
-            kinds.iter().filter(|k| **k == kind as i32).count(),
-            1,
-            "exactly one {kind:?} in {kinds:?}"
-        );
-    }
+    assert_answered_call_events_once(&call);
     // The browser's microphone reached the caller's side of the bridge: the agent's
     // channel (right) of the recording is the fake microphone's 660 Hz.
     let (rate, channels) = read_wav_channels(std::path::Path::new(&call.recording_path))?;

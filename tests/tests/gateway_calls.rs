@@ -12,8 +12,9 @@ use std::time::Duration;
 use hotline_api::gateway::v1::{AgentRequest, LoginRequest, agent_notification};
 use hotline_media::tone::dominant_tone;
 use hotline_tests::gateway::{
-    Baresip, GatewayWorld, free_udp_port, next_notice, peer_available, read_wav_channels, run_sipp,
-    sipp_caller_args, wait_registered, write_ulaw_tone,
+    Baresip, GatewayWorld, assert_answered_call_events_once, free_udp_port, next_notice,
+    peer_available, read_wav_channels, run_sipp, sipp_caller_args, wait_registered,
+    write_ulaw_tone,
 };
 use sha2::Digest;
 use sip_gateway::registrar::SipRole;
@@ -78,21 +79,7 @@ async fn a_trunk_call_reaches_a_baresip_agent_with_audio_both_ways_and_a_stereo_
         .await?;
     assert_eq!(call.caller_phone, "13800138000");
     assert_eq!(call.answered_by, "agent01");
-    let kinds: Vec<i32> = call.events.iter().map(|e| e.kind).collect();
-    use hotline_api::ticket::v1::CallEventKind as K;
-    for kind in [
-        K::Offered,
-        K::Queued,
-        K::Answered,
-        K::Ended,
-        K::RecordingReady,
-    ] {
-        assert_eq!(
-            kinds.iter().filter(|k| **k == kind as i32).count(),
-            1,
-            "exactly one {kind:?} in {kinds:?}"
-        );
-    }
+    assert_answered_call_events_once(&call);
 
     // The recording: where ticket-core says, with the hash ticket-core holds.
     let path = std::path::PathBuf::from(&call.recording_path);
